@@ -1,0 +1,50 @@
+# Two entry points for a fresh clone: `make demo` (install, run the pipeline on the bundled example)
+# and `make test` (install with test extras, run the whole test suite). Both create .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch==2.13.0 is the CPU build; pinning it keeps pip from pulling a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: install system-deps demo test test-fast lint clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[all,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# Optional system resources: MyThes and WordNet thesauri, Chromium for the browser tests.
+# Best effort: without them unspin still works (those resources and tests are skipped).
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  [ -e /usr/share/mythes/th_en_US_v2.dat ] || missing="$$missing mythes-en-us"; \
+	  [ -d /usr/share/wordnet ] || missing="$$missing wordnet-base"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
+	      || echo "system-deps: could not install$$missing; the tests that need them will skip"; \
+	  fi; \
+	else echo "system-deps: not root or no apt-get; skipping MyThes/WordNet/Chromium"; fi
+
+demo: install
+	$(BIN)/unspin restore --explain examples/spun-page.html
+
+test: install system-deps
+	$(BIN)/python -m pytest -m "slow or not slow" -q
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -q
+
+lint: install
+	$(BIN)/ruff check unspin tests benchmarks
+	$(BIN)/ruff format --check unspin tests benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

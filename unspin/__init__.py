@@ -1,0 +1,43 @@
+"""unspin: undo article spinning.
+
+The pipeline, one module and one public function a stage:
+
+    extract(page)       -> Article       unspin/extraction.py
+    detect(text)        -> Detection     unspin/detection.py
+    restore(text)       -> Restoration   unspin/restoration.py
+    trace(text, index)  -> TraceResult   unspin/tracing.py
+
+Stage modules are named by noun so that the function `unspin.detect` is never
+shadowed by a submodule of the same name. Names are imported lazily so that
+`import unspin` does not load language models.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "extract": "unspin.extraction",
+    "Article": "unspin.extraction",
+    "detect": "unspin.detection",
+    "Detection": "unspin.detection",
+    "restore": "unspin.restoration",
+    "restore_and_explain": "unspin.restoration",
+    "Restoration": "unspin.restoration",
+    "trace": "unspin.tracing",
+    "TraceResult": "unspin.tracing",
+    "SourceIndex": "unspin.index",
+    "Engine": "unspin.engine",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'unspin' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
