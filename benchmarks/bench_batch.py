@@ -1,0 +1,131 @@
+"""Benchmark `unspin batch`: detect throughput with 1 vs 2 local workers, Ray vs local, RSS.
+
+All configurations run in one process, one after the other, on the same input, so their ratios
+are comparable even on a noisy machine (the load average is recorded with each run).
+
+    python benchmarks/bench_batch.py --docs 60 --ray --out benchmarks/out/batch.json
+
+Reported per configuration: wall-clock documents/s, steady documents/s (after every worker has
+built its engine — the number that matters for a long crawl), start-up seconds, peak RSS of each
+worker. The input is the development corpus (wikinews, 294 articles), repeated with new ids when
+--docs asks for more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from unspin.batch import BatchJob, run_batch
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/wikinews/articles.jsonl"
+
+
+def write_input(source: Path, count: int, target: Path) -> int:
+    articles = [json.loads(line) for line in source.open(encoding="utf-8") if line.strip()]
+    words = 0
+    with target.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            article = articles[i % len(articles)]
+            text = f"{article['title']}\n\n{article['text']}"
+            words += len(text.split())
+            out.write(json.dumps({"id": f"{article['id']}#{i}", "text": text}) + "\n")
+    return words // max(count, 1)
+
+
+def run_config(name: str, job: BatchJob, *, workers: int, engine: str, address: str | None) -> dict:
+    load_before = os.getloadavg()[0]
+    summary = run_batch(
+        job, workers=workers, engine=engine, address=address, progress=False, restart=True
+    )
+    result = {
+        "config": name,
+        "workers": workers,
+        "engine": engine,
+        **summary.to_dict(),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+    print(
+        f"{name:>10}: {summary.documents} docs, wall {summary.seconds:.1f} s "
+        f"({summary.documents_per_second:.2f} docs/s), start-up {summary.startup_seconds:.1f} s, "
+        f"steady {summary.steady_documents_per_second:.2f} docs/s, "
+        f"{summary.documents_per_cpu_second:.2f} docs/CPU-s, "
+        f"RSS/worker {summary.worker_peak_rss_mb} MB, load {load_before:.1f}",
+        file=sys.stderr,
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--docs", type=int, default=60, help="documents per configuration")
+    parser.add_argument("--task", default="detect", help="task to time (default: detect)")
+    parser.add_argument("--model", default="default", help="'default', a model id/path, or 'none'")
+    parser.add_argument("--lexical", help="comma-separated built-in resources (default: all)")
+    parser.add_argument("--shard-size", type=int, default=5)
+    parser.add_argument("--ray", action="store_true", help="also run the Ray engine (2 actors)")
+    parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        print(f"bench_batch: {args.data}: development corpus not found", file=sys.stderr)
+        return 2
+
+    engine_options: dict = {"model": None if args.model.lower() == "none" else args.model}
+    if args.lexical:
+        engine_options["lexical"] = [n.strip() for n in args.lexical.split(",") if n.strip()]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="unspin-bench-batch-") as tmp:
+        data = Path(tmp) / "pages.jsonl"
+        words = write_input(args.data, args.docs, data)
+        print(f"{args.docs} documents, {words} words on average", file=sys.stderr)
+        configs = [("local x1", 1, "local"), ("local x2", 2, "local")]
+        if args.ray:
+            configs.append(("ray x2", 2, "ray"))
+        for name, workers, engine in configs:
+            job = BatchJob(
+                inputs=(str(data),),
+                output=Path(tmp) / f"out-{engine}-{workers}.jsonl",
+                tasks=(args.task,),
+                shard_size=args.shard_size,
+                engine_options=engine_options,
+                time_limit=600,
+            )
+            results.append(
+                run_config(name, job, workers=workers, engine=engine, address=args.address)
+            )
+
+    by_name = {r["config"]: r for r in results}
+    ratios = {}
+    one, two = by_name["local x1"], by_name["local x2"]
+    for key in ("documents_per_second", "steady_documents_per_second", "documents_per_cpu_second"):
+        if one[key]:
+            ratios[f"local 2/1 workers ({key})"] = round(two[key] / one[key], 3)
+        if "ray x2" in by_name and two[key]:
+            ratios[f"ray/local, 2 workers ({key})"] = round(by_name["ray x2"][key] / two[key], 3)
+    for label, value in ratios.items():
+        print(f"{label}: {value}", file=sys.stderr)
+    report = {
+        "docs": args.docs,
+        "words_per_doc": words,
+        "task": args.task,
+        "engine_options": engine_options,
+        "cpus": os.cpu_count(),
+        "results": results,
+        "ratios": ratios,
+    }
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(json.dumps(report["ratios"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

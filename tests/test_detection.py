@@ -1,0 +1,129 @@
+"""Detection: document verdicts, spans with offsets, --dict families, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from unspin.detection import Detection, Span, detect
+from unspin.engine import Engine
+
+SPUN = (
+    "Deputy International Minister Sergei Ryabkov mentioned the US positions got here as no "
+    "shock. The Secretary Common of the United Nations spoke in Geneva. He will attend a "
+    "gathering with the delegation on Monday. Navy {hardware} was moved to the border."
+)
+CLEAN = (
+    "President Vladimir Putin flew to Magnitogorsk on Monday. The 1973 building was home to "
+    "over 1,000 people; 48 apartments were damaged. Rescuers recovered at least ten survivors "
+    "from the debris."
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(model=None)
+
+
+def test_spun_text_is_flagged_with_spans(engine: Engine) -> None:
+    result = engine.detect(SPUN)
+    assert isinstance(result, Detection)
+    assert result.spun and result.score >= 0.5
+    for span in result.spans:
+        assert isinstance(span, Span)
+        assert SPUN[span.start : span.end] == span.text
+        assert 0.0 <= span.confidence <= 1.0
+        assert span.evidence
+    found = {span.text: span.suggestion for span in result.spans}
+    assert found.get("Common") == "General"
+    assert found.get("{hardware}") == "hardware"
+
+
+def test_clean_text_is_not_flagged(engine: Engine) -> None:
+    result = engine.detect(CLEAN)
+    assert not result.spun
+    assert result.score < 0.5
+    assert result.spans == []
+
+
+def test_detect_function_and_to_dict(engine: Engine) -> None:
+    payload = detect(SPUN, engine=engine).to_dict()
+    assert set(payload) == {"spun", "score", "spans", "family"}
+    assert set(payload["spans"][0]) == {
+        "start",
+        "end",
+        "text",
+        "suggestion",
+        "confidence",
+        "evidence",
+    }
+    json.dumps(payload)  # serialisable
+
+
+def test_clean_wikinews_articles_are_not_flagged(engine: Engine, wikinews_articles) -> None:
+    flagged = 0
+    for article in wikinews_articles[:4]:
+        if engine.detect(article["title"] + "\n\n" + article["text"]).spun:
+            flagged += 1
+    assert flagged == 0
+
+
+def test_user_dictionary_is_a_strong_prior_and_names_the_family(tmp_path: Path) -> None:
+    ours = tmp_path / "acme.txt"
+    ours.write_text("exploded|blew up|went off\nofficials|federals\n", encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("house|dwelling\n", encoding="utf-8")
+    engine = Engine(lexical=[], dictionaries=[ours, other], model=None)
+    text = "The federals said a bomb went off near the station. The federals left."
+    restored = engine.restore(text)
+    assert (
+        restored.text == "The officials said a bomb exploded near the station. The officials left."
+    )
+    assert engine.detect(text).family == "acme"
+
+
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "unspin", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_cli_detect_and_restore(tmp_path: Path) -> None:
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text(
+        json.dumps({"id": "spun", "text": SPUN})
+        + "\n"
+        + json.dumps({"id": "clean", "text": CLEAN})
+        + "\n",
+        encoding="utf-8",
+    )
+    detected = run_cli("detect", "--model", "none", str(pages))
+    assert detected.returncode == 1, detected.stderr
+    lines = [json.loads(line) for line in detected.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["spun", "clean"]
+    assert lines[0]["spun"] and not lines[1]["spun"]
+
+    restored = run_cli("restore", "--model", "none", "--json", str(pages))
+    assert restored.returncode == 0, restored.stderr
+    first = json.loads(restored.stdout.splitlines()[0])
+    assert "Secretary General" in first["text"]
+    assert all({"start", "end", "before", "after", "confidence"} <= set(e) for e in first["edits"])
+
+    clean_only = run_cli("detect", "--model", "none", "-", stdin=CLEAN)
+    assert clean_only.returncode == 0, clean_only.stderr
+    assert "clean" in clean_only.stdout
+
+    missing = run_cli(
+        "restore", "--model", "none", "--dict", str(tmp_path / "nope.txt"), "-", stdin=CLEAN
+    )
+    assert missing.returncode == 2
+    assert "Traceback" not in missing.stderr

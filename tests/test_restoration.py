@@ -1,0 +1,223 @@
+"""Restoration with hand-written spun sentences (fast n-gram engine; causal LM tests marked)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from unspin.candidates import inflect_like, match_case, sentences, tokenize
+from unspin.engine import Engine
+from unspin.restoration import Edit, Restoration, apply_edits, restore, restore_and_explain
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    """The n-gram-only engine with every installed thesaurus (fast; no causal LM)."""
+    return Engine(model=None)
+
+
+def edits_of(result: Restoration) -> dict[str, str]:
+    return {edit.before: edit.after for edit in result.edits}
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def test_tokenize_keeps_offsets() -> None:
+    text = "Co-operation isn't {navy|sea} 1,000 times."
+    for token in tokenize(text):
+        assert text[token.start : token.end] == token.text
+    assert [t.text for t in tokenize(text)][:3] == ["Co-operation", "isn't", "{navy|sea}"]
+
+
+def test_sentences_split_at_ends_and_blank_lines() -> None:
+    text = "Title here\n\nFirst one. Second one? third stays."
+    assert [" ".join(t.text for t in s) for s in sentences(text)] == [
+        "Title here",
+        "First one .",
+        "Second one ? third stays .",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("candidate", "spun", "expected"),
+    [
+        ("say", "mentioned", "said"),
+        ("hold", "maintained", "held"),
+        ("hold", "maintain", "hold"),
+        ("meeting", "gatherings", "meetings"),
+        ("partner", "accomplice", "partner"),
+    ],
+)
+def test_inflect_like_keeps_tense_and_number(candidate: str, spun: str, expected: str) -> None:
+    assert expected in inflect_like(candidate, spun)
+
+
+def test_match_case() -> None:
+    assert match_case("foreign", "International") == "Foreign"
+    assert match_case("secretary general", "Secretary Common") == "Secretary General"
+    assert match_case("nato", "OTAN") == "NATO"
+    assert match_case("came", "got here") == "came"
+
+
+def test_apply_edits_checks_its_input() -> None:
+    text = "a b c"
+    assert apply_edits(text, [Edit(2, 3, "b", "x", 1.0)]) == "a x c"
+    with pytest.raises(ValueError):
+        apply_edits(text, [Edit(2, 3, "z", "x", 1.0)])
+    with pytest.raises(ValueError):
+        apply_edits(text, [Edit(0, 3, "a b", "x", 1.0), Edit(2, 3, "b", "y", 1.0)])
+
+
+# ---------------------------------------------------------------- the cases spinners produce
+
+
+def test_single_words_with_capitals(engine: Engine) -> None:
+    result = engine.restore(
+        "Deputy International Minister Sergei Ryabkov mentioned the US positions came as no shock."
+    )
+    edits = edits_of(result)
+    assert edits["International"] == "Foreign"  # capital kept
+    assert edits["shock"] == "surprise"
+    assert "Sergei" not in edits and "Ryabkov" not in edits and "US" not in edits
+
+
+def test_inflection_kept_on_past_tense(engine: Engine) -> None:
+    result = engine.restore("The minister mentioned that the talks were productive.")
+    assert edits_of(result).get("mentioned") == "said"
+
+
+def test_capitalised_common_word_inside_a_title(engine: Engine) -> None:
+    result = engine.restore("The Secretary Common of the United Nations spoke in Geneva.")
+    assert result.text == "The Secretary General of the United Nations spoke in Geneva."
+
+
+def test_multi_word_function_swap(engine: Engine) -> None:
+    result = engine.restore("The US positions got here as no surprise to the diplomats.")
+    assert edits_of(result).get("got here") == "came"
+
+
+def test_spintax_leftover(engine: Engine) -> None:
+    result = engine.restore("Navy {hardware} was moved to the border.")
+    assert "{" not in result.text and "hardware was moved" in result.text
+
+
+def test_gathering_becomes_meeting(engine: Engine) -> None:
+    result = engine.restore("He will attend a gathering with the delegation on Monday.")
+    assert edits_of(result).get("gathering") == "meeting"
+
+
+def test_names_numbers_and_clean_prose_untouched(engine: Engine) -> None:
+    clean = (
+        "President Vladimir Putin flew to Magnitogorsk on Monday. The 1973 building was home to "
+        "over 1,000 people; 48 apartments were damaged. Rescuers recovered at least ten "
+        "survivors from the debris."
+    )
+    result = engine.restore(clean)
+    assert result.text == clean
+    assert result.edits == []
+
+
+def test_quotes_that_are_unusual_are_left_alone(engine: Engine) -> None:
+    text = '"We shall fight on the beaches," Churchill said in 1940.'
+    assert engine.restore(text).text == text
+
+
+def test_explained_edits_carry_evidence(engine: Engine) -> None:
+    result = engine.restore_and_explain("The Secretary Common of the United Nations spoke.")
+    (edit,) = result.edits
+    assert any("thesaurus" in item for item in edit.evidence)
+    assert 0.5 <= edit.confidence <= 1.0
+    assert result.to_dict()["edits"][0]["after"] == "General"
+
+
+def test_module_functions_take_an_engine(engine: Engine) -> None:
+    text = "The Secretary Common of the United Nations spoke in Geneva."
+    assert restore(text, engine=engine).text == restore_and_explain(text, engine=engine).text
+
+
+def test_clean_wikinews_articles_barely_change(engine: Engine, wikinews_articles) -> None:
+    """False edits are worse than missed ones: on clean originals edits must be rare."""
+    words = 0
+    edits = 0
+    for article in wikinews_articles[:3]:
+        text = article["title"] + "\n\n" + article["text"]
+        result = engine.restore(text)
+        assert apply_edits(text, result.edits) == result.text
+        words += len(text.split())
+        edits += len(result.edits)
+    assert edits / words < 0.01
+
+
+# ---------------------------------------------------------------- the edit property
+
+WORDS = st.sampled_from(
+    [
+        "the",
+        "minister",
+        "mentioned",
+        "said",
+        "got",
+        "here",
+        "came",
+        "a",
+        "gathering",
+        "meeting",
+        "shock",
+        "surprise",
+        "International",
+        "Foreign",
+        "Secretary",
+        "Common",
+        "General",
+        "navy",
+        "{hardware}",
+        ".",
+        ",",
+        "2",
+        "people",
+        "right",
+        "here",
+        "will",
+        "likely",
+        "be",
+    ]
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(WORDS, min_size=1, max_size=25), st.sampled_from([" ", "  ", "\n\n", " \n"]))
+def test_edits_reproduce_the_restored_text(engine: Engine, words: list[str], gap: str) -> None:
+    text = gap.join(words)
+    result = engine.restore(text)
+    assert result.original == text
+    assert apply_edits(text, result.edits) == result.text
+    for edit in result.edits:
+        assert text[edit.start : edit.end] == edit.before
+
+
+# ---------------------------------------------------------------- with the causal LM
+
+
+@pytest.fixture(scope="module")
+def causal_engine() -> Engine:
+    from unspin.resources.lm import ModelUnavailable
+
+    try:
+        return Engine()
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_causal_engine_restores_and_leaves_clean_text(causal_engine: Engine) -> None:
+    spun = "The US positions got here as no shock, the Deputy International Minister mentioned."
+    result = causal_engine.restore(spun)
+    assert edits_of(result).get("got here") == "came"
+    assert "Foreign" in result.text
+    clean = "The building was evacuated and over 1,000 rescuers responded on Monday."
+    assert causal_engine.restore(clean).text == clean

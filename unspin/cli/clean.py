@@ -1,0 +1,36 @@
+"""`unspin clean`: the article of each page -- title and body paragraphs, junk removed."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from unspin.cli.common import add_document_arguments, run_documents
+
+if TYPE_CHECKING:
+    from unspin.extraction import Article
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "clean",
+        help="extract the article: title and paragraphs, without scripts, widgets and trailers",
+        description=(
+            "Extract the article from HTML pages, WARC records, JSONL fields or scraped text "
+            "dumps: the title, a blank line, the paragraphs. Leaked tracking code, share, cookie "
+            "and newsletter widgets, comment forms, credit lines ('Source link' and spun forms "
+            "such as 'Supply hyperlink') and repeated titles are removed, spintax is repaired; "
+            "--json lists every removal."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_document_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _clean(article: Article) -> tuple[dict[str, Any], str]:
+    return article.to_dict(), article.full_text
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_documents(args, _clean)

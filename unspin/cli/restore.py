@@ -1,0 +1,36 @@
+"""`unspin restore`: the article with its original wording restored."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from unspin.cli._engine_args import add_engine_arguments, build_engine
+from unspin.cli.common import EXIT_ERROR, add_document_arguments, run_documents
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "restore",
+        help="restore the original wording of spun articles",
+        description=(
+            "Print each article with substituted phrases put back (tense, number and capitals "
+            "kept). --json adds the edits (start, end, before, after, confidence, evidence) "
+            "as character offsets into the cleaned text; applying them gives the restored text."
+        ),
+    )
+    add_document_arguments(parser)
+    add_engine_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    engine = build_engine(args)
+    if engine is None:
+        return EXIT_ERROR
+
+    def process(article: Any) -> tuple[dict[str, Any], str]:
+        restoration = engine.restore_and_explain(article.full_text)
+        return restoration.to_dict(), restoration.text
+
+    return run_documents(args, process)

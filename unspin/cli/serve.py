@@ -1,0 +1,141 @@
+"""`unspin serve`: the web service and page (FastAPI on uvicorn).
+
+The engine (and its language model) is built once, before the server starts listening, so the
+first request does not pay for it and a broken model install is a clear error, not a 500.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from unspin.cli._engine_args import add_engine_arguments, build_engine
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the web service and page",
+        description=(
+            "Serve JSON endpoints (/api/clean, /api/detect, /api/restore, /api/trace, "
+            "/api/analyze), the page at /, OpenAPI docs at /docs and /health. The server never "
+            "fetches URLs given by a client."
+        ),
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port (default %(default)s; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--db", metavar="PATH", help="source index (from `unspin index add`) to trace against"
+    )
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="largest request body accepted; bigger ones get 413 (default 2 MiB)",
+    )
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=None,
+        metavar="N",
+        help="documents analysed at once; more get 429 (default 2)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit per request; slower ones get 504 (default 60)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn log level (default %(default)s)",
+    )
+    add_engine_arguments(parser)  # --dict, --model, --lexical, --exclude, --device as in detect
+    parser.set_defaults(func=run)
+
+
+def _error(message: str) -> int:
+    print(f"unspin: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from unspin.server import app as server_app
+    except ImportError as error:
+        return _error(
+            f"serve needs the server extra ({error.name} is missing): pip install 'unspin[server]'"
+        )
+
+    limits = {
+        "max_body": args.max_body if args.max_body is not None else server_app.DEFAULT_MAX_BODY,
+        "max_concurrent": (
+            args.max_concurrent
+            if args.max_concurrent is not None
+            else server_app.DEFAULT_MAX_CONCURRENT
+        ),
+        "timeout_s": args.timeout if args.timeout is not None else server_app.DEFAULT_TIMEOUT_S,
+    }
+    if limits["max_body"] < 1 or limits["max_concurrent"] < 1 or limits["timeout_s"] <= 0:
+        return _error("--max-body, --max-concurrent and --timeout must be positive")
+
+    db = None
+    if args.db:
+        db = Path(args.db)
+        if not db.is_file():
+            return _error(f"{db}: no such index (build one with `unspin index add --db {db} ...`)")
+        try:
+            from unspin.index import SourceIndex
+
+            SourceIndex(db, create=False).close()
+        except Exception as error:  # a user's file: say what is wrong in one line
+            return _error(f"{db}: cannot open as a source index: {error}")
+
+    try:
+        sock = server_app.listening_socket(args.host, args.port)
+    except OSError as error:
+        return _error(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
+
+    print("unspin: loading the engine…", file=sys.stderr, flush=True)
+    engine = build_engine(args)  # prints a one-line error itself
+    if engine is None:
+        sock.close()
+        return 2
+
+    app = server_app.create_app(engine=engine, db=db, **limits)
+    host, port = sock.getsockname()[:2]
+    print(f"unspin: serving on http://{host}:{port}/ (Ctrl+C stops)", file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; a stop
+    # asked for is a normal end for a server, so both end here with exit code 0.
+    previous = signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        server.run(sockets=[sock])
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sock.close()
+    print("unspin: server stopped", file=sys.stderr)
+    return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: stop like Ctrl+C does."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _Stopped

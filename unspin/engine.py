@@ -1,0 +1,695 @@
+"""The engine: finds substituted phrases and chooses their most likely originals.
+
+For every sentence:
+
+1. candidates (`unspin.candidates`): inverse/forward thesaurus relations re-inflected to the
+   spun word's tag, phrase rules, spintax leftovers, user spinner dictionaries (strong prior);
+2. fast pass: the pocketsphinx trigram model scores each candidate against the spun text on the
+   words it changes plus two following words (the only ones a trigram can see);
+3. decision: with a causal LM, the few best candidates per site are re-scored as sentence
+   variants (shared prefix cached); the edit is made when LM gain + n-gram gain + prior clears
+   a margin.  Decisions are greedy per sentence and re-scored around each accepted edit, so
+   adjacent substitutions inside a name ("Group for Safety and Operation in Europe") are
+   decoded in the context of each other.
+
+False edits are worse than missed ones, so margins are set on clean text (docs/engine.md).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from unspin.candidates import (
+    MAX_SPAN_WORDS,
+    Candidate,
+    RelationIndex,
+    Token,
+    inflect_like,
+    inflect_phrase_like,
+    lemmas_of,
+    match_case,
+    sentences,
+)
+from unspin.rules import phrase_rules
+
+# Function words: thesaurus relations of these are noise ("the" -> "th'"); only phrase rules
+# propose replacements for them.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "so",
+        "yet",
+        "as",
+        "if",
+        "than",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "here",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "having",
+        "it",
+        "its",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "i",
+        "me",
+        "him",
+        "her",
+        "them",
+        "us",
+        "my",
+        "your",
+        "his",
+        "their",
+        "our",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "not",
+        "no",
+        "all",
+        "any",
+        "some",
+        "each",
+        "every",
+        "both",
+        "either",
+        "neither",
+        "one",
+        "s",
+        "t",
+    ]
+)
+ARTICLES = frozenset({"a", "an", "the"})
+URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
+QUOTE_CHARS = '"\u201c\u201d'
+
+# Decision constants, natural-log units (see docs/engine.md for how they were set).
+THESAURUS_PRIOR = -3.0  # an edit must beat the spun text by this much before other evidence
+SOURCE_BONUS = 0.75  # per extra resource agreeing on the relation
+USER_DICT_PRIOR = 3.0  # a user's spinner dictionary lists exactly this substitution
+LENGTH_PENALTY = 1.5  # n-gram engine: bias towards shorter text, per word removed
+NGRAM_MARGIN = 4.0  # n-gram-only engine: accept when gain + prior > this
+PREFILTER = 1.0  # causal engine: sites whose n-gram score + prior passes this are re-scored
+CAUSAL_MARGIN = 2.0  # causal engine: accept when combined score > this
+NGRAM_WEIGHT_WITH_LM = 0.5  # weight of the n-gram gain next to the causal-LM gain
+QUOTE_MARGIN = 3.0
+SPUN_GATE = 0.5  # no edits below this document-level spin probability (but certain ones)
+PHRASE_BONUS = 2.0  # per extra word of a multi-word spun phrase found in a resource  # extra margin inside quotations
+MAX_CANDIDATES_PER_SPAN = 40
+TOP_PER_SITE = 2  # candidates per site re-scored by the causal LM
+MAX_CLUSTER = 3  # adjacent sites decoded jointly by the causal LM
+BEAM_WIDTH = 8
+BEAM_OPTIONS = 6  # candidates per position entering the beam
+BEAM_PRUNE = -12.0  # candidates whose own gain minus cost is below this never enter
+
+
+@dataclass
+class Decision:
+    """One chosen edit with everything that supports it."""
+
+    start: int
+    end: int
+    before: str
+    after: str
+    score: float
+    confidence: float
+    evidence: list[str]
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+    certain: bool = False  # spintax leftover or user-dictionary substitution
+
+
+@dataclass
+class Analysis:
+    """What one pass over a text found; detection and restoration are views of it."""
+
+    decisions: list[Decision]
+    words: int
+    ngram_logprob: float
+    spintax: int
+    sites: int
+    probability: float = 0.0
+
+
+@dataclass
+class _SentenceState:
+    tokens: list[Token]
+    word_tokens: list[Token]
+    words: list[str]
+    scored: list[tuple[float, Candidate]]
+    in_quote: list[bool]
+    logprob: float
+    spintax: int
+    sites: int
+
+
+def _ngram_word(token: Token) -> str:
+    """The n-gram model's view of a token: lower case; numbers as a number word."""
+    if token.text[:1].isdigit():
+        return "ten"  # the ASR model spells numbers; any number word keeps the context sane
+    return token.lower
+
+
+def _sigmoid(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, value))))
+
+
+class Engine:
+    """Holds the loaded resources and models; build once, reuse (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        lexical: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        dictionaries: Sequence[str | Path] = (),
+        model: str | None = "default",
+        device: str | None = None,
+    ) -> None:
+        from unspin.candidates import builtin_index
+        from unspin.resources import available_lexical, load_lexical
+        from unspin.resources.lexical import BUILTIN_LOADERS
+        from unspin.resources.lm import default_ngram, load_causal_lm
+
+        names = list(available_lexical() if lexical is None else lexical)
+        excluded = {name.lower() for name in exclude}
+        self.lexical_names = [
+            n for n in names if n.lower() not in excluded and n.split("-")[0] not in excluded
+        ]
+        self.relations = RelationIndex()
+        for name in self.lexical_names:
+            if name.lower() in BUILTIN_LOADERS:
+                self.relations.add_index(builtin_index(name.lower()))
+            else:
+                self.relations.add_resource(Path(name).stem, load_lexical(name).entries())
+        self.user = RelationIndex()
+        self.dictionary_names: list[str] = []
+        for path in dictionaries:
+            resource = load_lexical(Path(path))
+            name = getattr(resource, "name", Path(path).stem)
+            self.dictionary_names.append(name)
+            self.user.add_resource(name, resource.entries())
+        self.ngram = default_ngram()
+        self.model_name = model
+        self.causal = None if model in (None, "none") else load_causal_lm(model, device)
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ public API
+
+    def detect(self, text: str):
+        from unspin.detection import detection_from_analysis
+
+        # Detection needs only the fast pass: the causal LM is for choosing restorations.
+        return detection_from_analysis(self, self.analyse(text, restore=False))
+
+    def restore(self, text: str):
+        from unspin.restoration import restoration_from_analysis
+
+        return restoration_from_analysis(text, self.analyse(text), explain=False)
+
+    def restore_and_explain(self, text: str):
+        from unspin.restoration import restoration_from_analysis
+
+        return restoration_from_analysis(text, self.analyse(text), explain=True)
+
+    # ------------------------------------------------------------------ analysis
+
+    def analyse(
+        self, text: str, *, use_causal: bool | None = None, restore: bool = True
+    ) -> Analysis:
+        """Decide every edit in `text` (character offsets into `text`).
+
+        Two stages.  The fast n-gram pass scores every candidate of every sentence and gives
+        the document-level spin probability.  Only when that says "spun" are edits made
+        (confirmed by the causal LM when one is loaded): a clean article comes back
+        unchanged, which matters more than the odd substitution in a page that is barely
+        spun.  Spintax leftovers and user-dictionary substitutions are always repaired.
+        """
+        from unspin.calibration import spin_probability
+
+        use_causal = self.causal is not None if use_causal is None else use_causal
+        protected = [(m.start(), m.end()) for m in URL_RE.finditer(text)]
+        quoted = _quoted_ranges(text)
+        states = []
+        fast: list[Decision] = []
+        words = 0
+        total_lp = 0.0
+        spintax = 0
+        with self._lock:
+            for sentence in sentences(text):
+                state = self._sentence_state(text, sentence, protected, quoted)
+                states.append(state)
+                words += len(state.words)
+                total_lp += state.logprob
+                spintax += state.spintax
+                chosen = self._decide_ngram(state.words, state.scored, state.in_quote)
+                fast.extend(self._decision(text, state.word_tokens, *item) for item in chosen)
+            analysis = Analysis(fast, words, total_lp, spintax, sum(s.sites for s in states))
+            analysis.probability = spin_probability(analysis)
+            if analysis.probability < SPUN_GATE:
+                analysis.decisions = [d for d in fast if d.certain]
+            elif use_causal and self.causal is not None and restore:
+                slow: list[Decision] = []
+                for state in states:
+                    if not state.scored:
+                        continue
+                    chosen = self._decide_causal(
+                        text, state.tokens, state.word_tokens, state.words, state.scored,
+                        state.in_quote,
+                    )
+                    slow.extend(
+                        self._decision(text, state.word_tokens, *item, CAUSAL_MARGIN)
+                        for item in chosen
+                    )
+                analysis.decisions = slow
+        return analysis
+
+    def _sentence_state(self, text, tokens: list[Token], protected, quoted) -> _SentenceState:
+        word_tokens = [t for t in tokens if _is_wordlike(t.text)]
+        words = [_ngram_word(t) for t in word_tokens]
+        logprob = sum(self.ngram.sequence_logprobs(words))
+        spintax = sum(1 for t in word_tokens if t.text.startswith("{"))
+        candidates = self._candidates(text, word_tokens, protected)
+        scored = [(self._ngram_score(words, c), c) for c in candidates]
+        sites = len({(c.first, c.last) for c in candidates})
+        in_quote = [any(a <= t.start < b for a, b in quoted) for t in word_tokens]
+        return _SentenceState(tokens, word_tokens, words, scored, in_quote, logprob, spintax, sites)
+
+    # ------------------------------------------------------------------ candidates
+
+    def _candidates(self, text: str, word_tokens: list[Token], protected) -> list[Candidate]:
+        rules = phrase_rules()
+        found: dict[tuple[int, int, str], Candidate] = {}
+        n = len(word_tokens)
+        name_like = self._name_mask(word_tokens)
+
+        def add(first: int, last: int, replacement: str, evidence: str, prior: float) -> None:
+            spun = " ".join(t.text for t in word_tokens[first : last + 1])
+            if replacement.lower() == spun.lower():
+                return
+            replacement = match_case(replacement, spun)
+            key = (first, last, replacement.lower())
+            candidate = found.get(key)
+            if candidate is None:
+                found[key] = Candidate(first, last, replacement, {evidence}, prior)
+            else:
+                candidate.evidence.add(evidence)
+                candidate.prior = max(candidate.prior, prior)
+
+        for first in range(n):
+            token = word_tokens[first]
+            if any(a <= token.start < b for a, b in protected):
+                continue
+            if token.text.startswith("{"):
+                options = [o.strip() for o in token.text[1:-1].split("|") if o.strip()]
+                for option in options[:1]:
+                    add(first, first, option, "spintax leftover", 20.0)
+                continue
+            for last in range(first, min(n, first + MAX_SPAN_WORDS)):
+                span = word_tokens[first : last + 1]
+                if last > first and not _adjacent(text, span[-2], span[-1]):
+                    break
+                if any(name_like[i] for i in range(first, last + 1)):
+                    break
+                if not _is_word(span[-1].text) and not span[-1].text.isdigit():
+                    break
+                phrase = " ".join(t.lower for t in span)
+                for rule in rules.get(phrase, ()):
+                    add(
+                        first,
+                        last,
+                        rule.original,
+                        f"rule: {rule.spun} -> {rule.original}",
+                        rule.log_prior,
+                    )
+                if span[-1].text.isdigit():
+                    break
+                # User spinner dictionaries: the strongest evidence there is.
+                for head, where in self.user.related(phrase).items():
+                    inverse = [w for w in where if not w.endswith(":forward")]
+                    if inverse:
+                        for form in _forms(head, phrase):
+                            add(first, last, form, f"dictionary {inverse[0]}", USER_DICT_PRIOR)
+                if last == first and (phrase in STOPWORDS or len(phrase) < 3):
+                    continue
+                self._thesaurus_candidates(first, last, phrase, add)
+        return list(found.values())
+
+    def _thesaurus_candidates(self, first: int, last: int, phrase: str, add) -> None:
+        keys = [phrase]
+        if first == last:
+            keys.extend(lemma for lemma in lemmas_of(phrase) if lemma != phrase)
+        related: dict[str, set[str]] = {}
+        for key in keys:
+            for head, where in self.relations.related(key).items():
+                related.setdefault(head, set()).update(where)
+        if not related:
+            return
+        ranked = sorted(
+            related.items(),
+            key=lambda item: (
+                -len({w.split(":")[0] for w in item[1]}),
+                -self.ngram.logprob(item[0].split()[0]),
+            ),
+        )
+        spun_words = last - first + 1
+        for head, where in ranked[:MAX_CANDIDATES_PER_SPAN]:
+            head_words = head.count(" ") + 1
+            if head in STOPWORDS or head.split()[0] in ARTICLES:
+                continue
+            inverse = [w for w in where if not w.endswith(":forward")]
+            if head_words != spun_words and not inverse:
+                # Forward relations of a single word list many loose phrases ("woodland" ->
+                # "the country"); a change of length needs a resource that lists it as a swap.
+                continue
+            resources = sorted({w.split(":")[0] for w in where})
+            prior = THESAURUS_PRIOR + SOURCE_BONUS * (len(resources) - 1)
+            if spun_words > 1:
+                # A listed multi-word phrase is far more specific evidence than a single word.
+                prior += PHRASE_BONUS * (spun_words - 1)
+            for form in _forms(head, phrase):
+                add(first, last, form, "thesaurus: " + ", ".join(resources), prior)
+
+    def _name_mask(self, word_tokens: list[Token]) -> list[bool]:
+        """Protect names: capitalised words no resource knows, acronyms, and the capitalised
+        words right next to them ("Bill Clinton", "Minister Sergei Ryabkov").  Capitalised
+        common words elsewhere stay open: spinners do change "Foreign Minister"."""
+        n = len(word_tokens)
+        capital = [t.text[:1].isupper() and _is_word(t.text) for t in word_tokens]
+        unknown = [
+            capital[i]
+            and (
+                (t.text.isupper() and len(t.text) > 1)
+                or (
+                    t.lower not in STOPWORDS
+                    and t.lower not in self.relations
+                    and not lemmas_of(t.lower)
+                )
+            )
+            for i, t in enumerate(word_tokens)
+        ]
+        mask = list(unknown)
+        for i in range(n):
+            if unknown[i]:
+                for j in (i - 1, i + 1):
+                    if 0 <= j < n and capital[j]:
+                        mask[j] = True
+        return mask
+
+    # ------------------------------------------------------------------ scoring
+
+    def _ngram_score(self, words: list[str], candidate: Candidate) -> float:
+        first, last = candidate.first, candidate.last
+        new = candidate.text.lower().split()
+        old_span = last - first + 1
+        variant = words[:first] + new + words[last + 1 :]
+        old = self.ngram.window_logprob(words, first, last + 1 + 2)
+        fresh = self.ngram.window_logprob(variant, first, first + len(new) + 2)
+        return fresh - old - LENGTH_PENALTY * (old_span - len(new))
+
+    def _sentence_logprob(self, words: list[str]) -> float:
+        return self.ngram.window_logprob(words, 0, len(words) + 1)
+
+    def _beam(self, words, scored, in_quote, margin: float):
+        """Best joint reading of a sentence under the n-gram model (a beam over the lattice).
+
+        Every position either keeps its word or takes one candidate starting there; each edit
+        pays `margin - prior`, so an edit survives only when the words around it become more
+        probable by more than that.  Adjacent substitutions are decoded jointly: "counterfeit
+        consciousness" -> "artificial intelligence" wins as a pair even when neither word wins
+        alone.  Returns the chosen candidates.
+        """
+        options: dict[int, list[tuple[Candidate, list[str], float]]] = {}
+        for gain, cand in scored:
+            penalty = margin + (QUOTE_MARGIN if in_quote[cand.first] else 0.0)
+            length_bonus = -LENGTH_PENALTY * (cand.last - cand.first + 1 - len(cand.text.split()))
+            cost = cand.prior - penalty + length_bonus
+            options.setdefault(cand.first, []).append((gain + cost, cand, cost))
+        pruned: dict[int, list[tuple[Candidate, list[str], float]]] = {}
+        for first, items in options.items():
+            items.sort(key=lambda x: -x[0])
+            pruned[first] = [
+                (cand, cand.text.lower().split(), cost)
+                for value, cand, cost in items[:BEAM_OPTIONS]
+                if value > BEAM_PRUNE
+            ]
+        if not any(pruned.values()):
+            return []
+        n = len(words)
+        # hypotheses waiting at each position: (h2, h1) -> (score, edits)
+        pending: list[dict[tuple[str, str], tuple[float, tuple[Candidate, ...]]]] = [
+            {} for _ in range(n + 1)
+        ]
+        pending[0][("<s>", "<s>")] = (0.0, ())
+        logprob = self.ngram.logprob
+
+        def push(pos, h2, h1, score, edits):
+            bucket = pending[pos]
+            old = bucket.get((h2, h1))
+            if old is None or score > old[0]:
+                bucket[(h2, h1)] = (score, edits)
+
+        for pos in range(n):
+            bucket = pending[pos]
+            if len(bucket) > BEAM_WIDTH:
+                best = sorted(bucket.items(), key=lambda kv: -kv[1][0])[:BEAM_WIDTH]
+                bucket = dict(best)
+            for (h2, h1), (score, edits) in bucket.items():
+                word = words[pos]
+                hist = (h1,) if h2 == "<s>" and h1 == "<s>" else (h2, h1)
+                push(pos + 1, h1, word, score + logprob(word, *hist), edits)
+                for cand, new_words, cost in pruned.get(pos, ()):
+                    s2, a, b = score + cost, h2, h1
+                    for w in new_words:
+                        hist = (b,) if a == "<s>" and b == "<s>" else (a, b)
+                        s2 += logprob(w, *hist)
+                        a, b = b, w
+                    push(cand.last + 1, a, b, s2, (*edits, cand))
+            pending[pos] = {}
+        final = []
+        for (h2, h1), (score, edits) in pending[n].items():
+            final.append((score + logprob("</s>", h2, h1), edits))
+        final.sort(key=lambda x: -x[0])
+        return list(final[0][1]) if final else []
+
+    def _words_with(self, words, candidates) -> list[str]:
+        result = []
+        cursor = 0
+        for cand in sorted(candidates, key=lambda c: c.first):
+            result.extend(words[cursor : cand.first])
+            result.extend(cand.text.lower().split())
+            cursor = cand.last + 1
+        result.extend(words[cursor:])
+        return result
+
+    def _alternatives(self, scored, cand, limit=3):
+        same = [(g + c.prior, c) for g, c in scored if (c.first, c.last) == (cand.first, cand.last)]
+        same.sort(key=lambda x: -x[0])
+        return [(c.text, round(v, 2)) for v, c in same if c is not cand][:limit]
+
+    def _decide_ngram(self, words, scored, in_quote):
+        path = self._beam(words, scored, in_quote, NGRAM_MARGIN)
+        if not path:
+            return []
+        full = self._sentence_logprob(self._words_with(words, path))
+        chosen = []
+        for cand in path:
+            others = [c for c in path if c is not cand]
+            without = self._sentence_logprob(self._words_with(words, others))
+            length_bonus = -LENGTH_PENALTY * (cand.last - cand.first + 1 - len(cand.text.split()))
+            score = full - without + cand.prior + length_bonus
+            chosen.append((cand, score, self._alternatives(scored, cand)))
+        return chosen
+
+    def _decide_causal(self, text, tokens, word_tokens, words, scored, in_quote):
+        """Re-score the n-gram proposals with the causal LM, adjacent sites as one cluster."""
+        proposals = self._beam(words, scored, in_quote, PREFILTER)
+        if not proposals:
+            return []
+        start, end = tokens[0].start, tokens[-1].end
+        # Clusters: proposals whose spans are at most one word apart.
+        proposals.sort(key=lambda c: c.first)
+        clusters: list[list[Candidate]] = [[proposals[0]]]
+        for cand in proposals[1:]:
+            if cand.first - clusters[-1][-1].last <= 2:
+                clusters[-1].append(cand)
+            else:
+                clusters.append([cand])
+        by_site: dict[tuple[int, int], list[Candidate]] = {}
+        for _gain, cand in sorted(scored, key=lambda x: -(x[0] + x[1].prior)):
+            by_site.setdefault((cand.first, cand.last), []).append(cand)
+        variants: list[tuple[int, tuple[Candidate, ...]]] = []
+        for index, cluster in enumerate(clusters):
+            choices = []
+            for cand in cluster[:MAX_CLUSTER]:
+                site = by_site.get((cand.first, cand.last), [cand])
+                alts = [cand] + [c for c in site if c is not cand][: TOP_PER_SITE - 1]
+                choices.append([None, *alts])
+            combos = [()]
+            for site_choices in choices:
+                combos = [(*combo, choice) for combo in combos for choice in site_choices]
+            for combo in combos:
+                picked = tuple(c for c in combo if c is not None)
+                if picked:
+                    variants.append((index, picked))
+            variants.append((index, tuple(cluster)))
+        seen = set()
+        unique = []
+        for index, picked in variants:
+            key = tuple(c.key for c in picked)
+            if key not in seen:
+                seen.add(key)
+                unique.append((index, picked))
+        texts = [_apply_candidates(text, word_tokens, list(p), start, end) for _i, p in unique]
+        base_text = text[start:end]
+        lm_gains = self.causal.variant_gains(base_text, texts)
+        base_ngram = self._sentence_logprob(words)
+        best: dict[int, tuple[float, tuple[Candidate, ...]]] = {}
+        scores_by_variant = {}
+        for (index, picked), lm_gain in zip(unique, lm_gains, strict=True):
+            ngram_gain = self._sentence_logprob(self._words_with(words, picked)) - base_ngram
+            cost = 0.0
+            for cand in picked:
+                # No length correction here: the causal LM compares whole sentences, and a
+                # spun phrase being longer than its original is part of why it reads worse.
+                margin = CAUSAL_MARGIN + (QUOTE_MARGIN if in_quote[cand.first] else 0.0)
+                cost += cand.prior - margin
+            total = lm_gain + NGRAM_WEIGHT_WITH_LM * ngram_gain + cost
+            scores_by_variant[tuple(c.key for c in picked)] = total
+            if total > 0 and (index not in best or total > best[index][0]):
+                best[index] = (total, picked)
+        chosen = []
+        for total, picked in best.values():
+            for cand in picked:
+                # Alternatives at this site: the best variants that differ only here.
+                alts = []
+                for other in by_site.get((cand.first, cand.last), [])[:TOP_PER_SITE]:
+                    if other is cand:
+                        continue
+                    value = scores_by_variant.get(
+                        tuple((o if c is cand else c).key for c in picked for o in [other])
+                    )
+                    if value is not None:
+                        alts.append((other.text, round(value, 2)))
+                share = total / len(picked) + CAUSAL_MARGIN
+                chosen.append((cand, share, alts))
+        return chosen
+
+    def _decision(
+        self, text, word_tokens, cand: Candidate, score: float, alts, margin: float = NGRAM_MARGIN
+    ) -> Decision:
+        start = word_tokens[cand.first].start
+        end = word_tokens[cand.last].end
+        before = text[start:end]
+        confidence = round(_sigmoid(0.6 * (score - margin) + 0.5), 4)
+        kind = "causal LM + n-gram" if margin == CAUSAL_MARGIN else "n-gram"
+        evidence = sorted(cand.evidence) + [f"{kind} gain {score:+.1f} (margin {margin:.1f})"]
+        sources = {e.split(" ", 1)[1] for e in cand.evidence if e.startswith("dictionary ")}
+        certain = bool(sources) or "spintax leftover" in cand.evidence
+        return Decision(
+            start, end, before, cand.text, score, confidence, evidence, alts, sources, certain
+        )
+
+
+def _forms(head: str, spun_phrase: str) -> tuple[str, ...]:
+    if " " in head or " " in spun_phrase:
+        return inflect_phrase_like(head, spun_phrase)
+    return inflect_like(head, spun_phrase)
+
+
+def _is_word(text: str) -> bool:
+    return text[:1].isalpha()
+
+
+def _is_wordlike(text: str) -> bool:
+    return text[:1].isalnum() or text.startswith("{")
+
+
+def _adjacent(text: str, left: Token, right: Token) -> bool:
+    gap = text[left.end : right.start]
+    return gap == " "
+
+
+def _quoted_ranges(text: str) -> list[tuple[int, int]]:
+    ranges = []
+    for match in re.finditer(r"[\"\u201c]([^\"\u201c\u201d\n]{1,2000})[\"\u201d]", text):
+        ranges.append((match.start(), match.end()))
+    return ranges
+
+
+def _apply_candidates(text, word_tokens, candidates, start, end) -> str:
+    """The sentence text [start, end) with the candidates' replacements applied."""
+    pieces = []
+    cursor = start
+    for cand in sorted(candidates, key=lambda c: c.first):
+        a, b = word_tokens[cand.first].start, word_tokens[cand.last].end
+        pieces.append(text[cursor:a])
+        pieces.append(cand.text)
+        cursor = b
+    pieces.append(text[cursor:end])
+    return "".join(pieces)
+
+
+_DEFAULT: Engine | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The process-wide default engine, built on first use (thread-safe)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            from unspin.resources.lm import ModelUnavailable
+
+            try:
+                _DEFAULT = Engine()
+            except ModelUnavailable:
+                # No causal LM installed: the n-gram engine still works, with lower recall.
+                _DEFAULT = Engine(model=None)
+        return _DEFAULT

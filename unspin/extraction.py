@@ -1,0 +1,807 @@
+"""Extract the article from a page or a scraped text dump: title and body paragraphs.
+
+HTML goes through trafilatura (the field's extractor; we do not write our own). What
+trafilatura does not do is the job of :func:`clean_text`: content farms save pages as
+text dumps, and the same junk leaks into HTML bodies -- tracking and script code
+(``fbq(...)`` pixels, ``document.addEventListener`` handlers, also after a CMS curled
+their quotes), CMS trailers ("Leave a Reply", "%d bloggers like this:"), credit lines
+("Source link" and its spun forms "Supply hyperlink", "Supply link"), share, cookie
+and newsletter widgets, a title repeated at the top (the original then the spun one:
+both are kept, the pair is evidence) and spintax leftovers (``{hardware}``).
+
+Removal is by recognisable patterns only, never by guessing that a short paragraph is
+junk, and every removal is recorded in :attr:`Article.removed`. The cleaner only ever
+deletes: with all whitespace dropped, its output is a subsequence of its input (the
+property the hypothesis tests check).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from unspin.inputs import Document
+
+__all__ = ["Article", "CleanedText", "ExtractionError", "Removed", "clean_text", "extract"]
+
+# Longest code block the scanner follows before giving up on finding its end.
+_MAX_CODE_CHARS = 50_000
+# Characters the code scanner may read per character of input, summed over all its
+# scans: unclosed brackets on many lines would otherwise make it quadratic.
+_SCAN_BUDGET_FACTOR = 4
+# Longest line that a widget / trailer / credit line pattern may match: these are
+# one-liners; a long paragraph that merely mentions cookies is body text.
+_MAX_WIDGET_LINE = 400
+
+
+class ExtractionError(ValueError):
+    """Nothing usable could be extracted (binary, empty, no text in the page); one-line message."""
+
+
+@dataclass
+class Removed:
+    """One piece of the page that is not the article, and why (``kind``)."""
+
+    kind: str  # script, tracking, markup, trailer, credit, share, cookie, newsletter, duplicate-title, spintax
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "text": self.text}
+
+
+@dataclass
+class Article:
+    """The article of one page: title, body paragraphs, and what was removed to get there."""
+
+    id: str | None
+    title: str
+    title_variants: list[str]
+    text: str  # paragraphs separated by a blank line
+    removed: list[Removed]
+    format: str  # "html" | "text"
+    meta: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # where the page came from (file, file:line, warc#record)
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [part for part in self.text.split("\n\n") if part.strip()]
+
+    @property
+    def full_text(self) -> str:
+        """What ``unspin clean`` prints: the title, a blank line, the paragraphs."""
+        if self.title and self.text:
+            return f"{self.title}\n\n{self.text}"
+        return self.title or self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``unspin clean --json`` object."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "title_variants": list(self.title_variants),
+            "text": self.text,
+            "removed": [item.to_dict() for item in self.removed],
+            "format": self.format,
+            "meta": dict(self.meta),
+        }
+
+
+@dataclass
+class CleanedText:
+    """Result of :func:`clean_text`."""
+
+    title: str
+    title_variants: list[str]
+    paragraphs: list[str]
+    removed: list[Removed]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+# --------------------------------------------------------------------------- extract
+
+
+def extract(
+    page: str | bytes | Document,
+    *,
+    format: str = "auto",
+    id: str | None = None,
+) -> Article:
+    """The article of an HTML page or a text dump.
+
+    ``page`` is a string, bytes of any encoding, or a :class:`~unspin.inputs.Document`
+    (whose id, format and meta are used). ``format`` is ``"auto"`` (sniffed),
+    ``"html"`` or ``"text"``. Raises :class:`ExtractionError` when nothing usable can
+    be extracted.
+    """
+    from unspin.inputs import Document, decode_bytes, looks_binary, sniff_format
+
+    if format not in ("auto", "html", "text"):
+        raise ExtractionError(f"unknown format {format!r} (use auto, html or text)")
+    meta: dict[str, Any] = {}
+    source = None
+    if isinstance(page, Document):
+        content = page.content
+        id = id if id is not None else page.id
+        meta = dict(page.meta)
+        source = page.source
+        if format == "auto":
+            format = page.format
+    elif isinstance(page, bytes | bytearray):
+        if looks_binary(bytes(page)):
+            raise ExtractionError("binary data, not text or HTML")
+        content = decode_bytes(bytes(page))
+    elif isinstance(page, str):
+        content = page
+    else:
+        raise ExtractionError(
+            f"cannot extract from {type(page).__name__}; give str, bytes or Document"
+        )
+    if not content.strip():
+        raise ExtractionError("empty document")
+    if "\x00" in content[:8192]:
+        raise ExtractionError("binary data, not text or HTML")
+    if format == "auto":
+        format = sniff_format(content)
+    if format == "html":
+        return _extract_html(content, id=id, meta=meta, source=source)
+    cleaned = clean_text(content)
+    return _article(cleaned, id=id, format="text", meta=meta, source=source)
+
+
+def _article(
+    cleaned: CleanedText, *, id: str | None, format: str, meta: dict[str, Any], source: str | None
+) -> Article:
+    if not cleaned.paragraphs and not cleaned.title:
+        kinds = sorted({item.kind for item in cleaned.removed})
+        detail = f" (everything matched: {', '.join(kinds)})" if kinds else ""
+        raise ExtractionError(f"no article text found{detail}")
+    return Article(
+        id=id,
+        title=cleaned.title,
+        title_variants=cleaned.title_variants,
+        text=cleaned.text,
+        removed=cleaned.removed,
+        format=format,
+        meta=meta,
+        source=source,
+    )
+
+
+def _extract_html(
+    html: str, *, id: str | None, meta: dict[str, Any], source: str | None
+) -> Article:
+    """trafilatura for the main text and metadata, then the text cleaner on its output."""
+    import trafilatura
+
+    text = ""
+    title = ""
+    try:
+        result = trafilatura.bare_extraction(
+            html,
+            url=meta.get("url"),
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            favor_recall=True,
+        )
+        if result is not None:
+            text = result.text or ""
+            title = result.title or ""
+            for key in ("author", "date", "sitename", "url"):
+                value = getattr(result, key, None)
+                if value and key not in meta:
+                    meta[key] = value
+        if not text.strip():
+            # Short or unusual pages: trafilatura's baseline takes all visible paragraphs.
+            _, text, _ = trafilatura.baseline(html)
+    except (RecursionError, MemoryError) as exc:
+        raise ExtractionError(
+            f"HTML too deeply nested or too large to parse ({type(exc).__name__})"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - lxml/trafilatura raise many types on broken markup
+        raise ExtractionError(
+            f"could not parse HTML: {' '.join(str(exc).split()) or type(exc).__name__}"
+        ) from None
+    if not text.strip():
+        raise ExtractionError("no article text found in the HTML")
+    # trafilatura puts one paragraph a line.
+    cleaned = clean_text(text, title=" ".join(title.split()))
+    return _article(cleaned, id=id, format="html", meta=meta, source=source)
+
+
+# --------------------------------------------------------------------------- patterns
+
+_QUOTES = "'\"`\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u2032\u2033"
+_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b\u2032"
+_DOUBLE_QUOTES = '"\u201c\u201d\u201e\u2033'
+_Q = "['\"\u2018\u2019\u201c\u201d]"  # any quote in a regex, straight or curled by a CMS
+
+# Starts of code that never occur in prose: matched anywhere in a line.
+_CODE_ANYWHERE = re.compile(
+    # The lookahead on first characters lets the regex engine skip most positions fast.
+    r"(?=!f|fb|_[fgp]|gt|go|ga|wi|do|da|jQ|\(|tw|FB)(?:!function\s*\(|\bfbq\s*\(|\b_fbq\b|\bgtag\s*\(|\b_gaq\b|\b_paq\.push\s*\(|"
+    r"\bwindow\.dataLayer\b|\bdataLayer\.push\s*\(|"
+    r"\b(?:document|window)\.(?:addEventListener|getElementById|getElementsBy\w+|querySelector(?:All)?|"
+    r"createElement|write|cookie|location|onload|fbAsyncInit|_wpemojiSettings)\b|"
+    r"\bgoogletag\.|\(\s*adsbygoogle\b|\bjQuery\s*\(|\(\s*function\s*\(|"
+    rf"\bga\s*\(\s*{_Q}(?:create|send|set|require){_Q}|\btwttr\.|\bFB\.init\s*\()"
+)
+# Every _CODE_ANYWHERE match contains one of these.
+_CODE_ANYWHERE_HINTS = (
+    "!function", "fbq", "gtag", "_gaq", "_paq", "dataLayer", "document.", "window.", "googletag",
+    "adsbygoogle", "jQuery", "function", "ga(", "ga (", "twttr.", "FB.init",
+)  # fmt: skip
+# Starts of code recognisable only at the start of a line (and checked to look like code).
+_CODE_LINE_START = re.compile(
+    r"(?m)^[ \t]*(?:"
+    r"(?:var|let|const)\s+[A-Za-z_$][\w$]*\s*=(?!=)|"
+    r"function\s*[\w$]*\s*\([^)\n]{0,200}\)\s*\{|"
+    r"\$\s*\(|"
+    r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\s*(?:\(|=(?!=))|"
+    r"if\s*\([^\n]{0,300}\)\s*\{|try\s*\{|\}\s*(?:else|catch|finally)\b"
+    r")"
+)
+# Same starts, to continue a run of statements after a removed one on the same line.
+_CODE_CONTINUATION = re.compile(
+    r"[ \t]*(?:"
+    r"(?:var|let|const)\s+[A-Za-z_$][\w$]*\s*=(?!=)|function\s*[\w$]*\s*\(|"
+    r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\s*(?:\(|=(?!=))|[A-Za-z_$][\w$]*\(|[;})\]]"
+    r")"
+)
+_CLOSING_LINE = re.compile(r"(?m)^[ \t]*[})\]][})\];, \t]*$")
+_TRACKING = re.compile(
+    r"fbq|_fbq|fbevents|facebook\.com/tr|gtag|_gaq|_paq|dataLayer|google-analytics|googletagmanager|"
+    r"analytics|pixel|matomo|piwik|hotjar|clarity|quantserve|scorecardresearch|adsbygoogle|googletag",
+    re.I,
+)
+# Leaked markup in text dumps: an opener, then (found with str.find, linear time) its closer.
+_HTML_LEAK_OPENER = re.compile(r"<(script|noscript|style)\b[^<>]{0,2000}>|<!--", re.I)
+_HTML_LEAK_TAGS = re.compile(
+    r"<(?:img|iframe)\b[^<>]{0,2000}(?:facebook\.com/tr|googletagmanager|google-analytics|doubleclick)"
+    r"[^<>]{0,2000}>(?:\s*</iframe>)?|</(?:script|noscript|style)\s*>",
+    re.I,
+)
+_SPINTAX = re.compile(r"\{([A-Za-z][A-Za-z0-9'\u2019 .,&-]{0,79})((?:\|[^{}|\n]{0,80})*)\}")
+
+_NETWORKS = (
+    r"facebook|twitter|x|whatsapp|linkedin|pinterest|reddit|telegram|tumblr|pocket|skype|messenger|"
+    r"viber|vk|flipboard|mix|threads|mastodon|bluesky|email|e-mail|mail|print|copy link|gmail|sms"
+)
+
+
+def _full(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{pattern})[\s.:!*]*", re.I)
+
+
+# Lines after which the rest of the page is a trailer (comment form, related posts).
+_HARD_TRAILER = _full(
+    r"(?:leave|post|add|write|submit|go away|depart|depart from) (?:a|your|an?) "
+    r"(?:reply|comment|remark|response|respond)(?: cancel reply| cancel)?|"
+    r"(?:%d|\d+) bloggers? (?:like|liked) this|comments are closed|"
+    r"related(?: posts| articles| stories| news| content| items)?|"
+    r"(?:you (?:may|might) (?:also )?like|recommended(?: for you)?|more stories|read next|also read|"
+    r"trending(?: now)?|most popular|popular posts|recent posts|latest posts|more from .{1,40})|"
+    r"post navigation|about the author"
+)
+_LINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "credit",
+        _full(
+            r"(?:source|supply|origin|sources|provide)\s*(?:link|hyperlink|hyper-link|hyper link|url|"
+            r"links|hyperlinks|hyper hyperlink)?|"
+            r"(?:source|supply|origin)\s*:\s*[^.!?\n]{1,80}|"
+            r"(?:read|learn|browse|view|see|study) (?:the )?(?:original|unique|authentic|full|complete|entire) "
+            r"(?:article|story|post|put up|submit|publish|report|piece|text)(?: (?:here|at|on|in) [^\n]{0,80})?|"
+            r"(?:this|the) (?:article|story|post|text|piece|content|article article) (?:was|is|has been) "
+            r"(?:originally|initially|first|initially) (?:published|printed|revealed|posted|appeared|printed) "
+            r"(?:on|at|by|in) [^\n]{1,120}|"
+            r"originally (?:published|posted|appeared) (?:on|at|in|by) [^\n]{1,120}|"
+            r"the (?:post|put up|submit|publish|publish) [^\n]{1,250} "
+            r"(?:appeared first on|first appeared on|appeared on|seems first on|appeared first at|"
+            r"first appeared at|seemed first on) [^\n]{1,120}"
+        ),
+    ),
+    (
+        "share",
+        _full(
+            r"(?:click (?:on )?(?:here )?to )?(?:share|email|e-mail|print|tweet|pin|post)(?: (?:this|it|a link))?"
+            r"(?: (?:article|story|post))?(?: (?:on|to|via|with))? (?:" + _NETWORKS + r"|a friend)"
+            r"(?: \((?:opens|open|opens up) in (?:a )?new (?:window|tab)\))?|"
+            r"share(?: (?:this|the|it))?(?: (?:article|story|post|page))?(?: (?:on|via))?|"
+            r"(?:(?:" + _NETWORKS + r"|tweet|pin it|share|like|more)(?:\s*[|,/·•]\s*|\s+))*"
+            r"(?:" + _NETWORKS + r"|tweet|pin it)|"
+            r"like this|like loading(?:\.{3}|…)?|loading(?:\.{3}|…)|\d+ shares?|"
+            r"(?:follow|like|join) us on (?:facebook|twitter|instagram|x|google news|telegram|whatsapp|linkedin)"
+            r"(?: [^\n]{0,60})?"
+        ),
+    ),
+    (
+        "trailer",
+        _full(
+            r"your (?:e-?mail|e mail|electronic mail) (?:address|handle|tackle|deal with|deal) "
+            r"(?:will not|won't|won’t|will never|is not going to|isn't going to|isn’t going to|shall not|won't ever) "
+            r"be (?:published|printed|revealed|shared|made public|posted)(?:[.\s]+required fields are "
+            r"(?:marked|indicated|noted|denoted)(?: \*)?)?|"
+            r"required fields are (?:marked|indicated|noted|denoted)(?: \*)?|"
+            r"save my (?:name|identify|title)[,\s]+(?:e-?mail|e mail)[,\s]+and (?:website|web site|site|web page) "
+            r"in this browser for the (?:next|following|subsequent) time i (?:comment|remark)|"
+            r"(?:post|submit|publish|add) (?:comment|remark|reply)|cancel reply|"
+            r"notify me of (?:follow-?up comments|new posts|new comments|followup comments) (?:by|via) e-?mail|"
+            r"this site uses akismet to reduce spam\.[^\n]{0,120}|Δ|"
+            r"you must be (?:logged in|logged-in) to post a comment|"
+            r"(?:comment|remark|name|identify|e-?mail|website|web site|url)\s*\*|"
+            r"\d+ (?:comments?|responses?|replies)|no comments(?: yet)?|"
+            r"be the first to (?:comment|remark)(?: on [^\n]{0,100})?|"
+            r"(?:previous|next|prev) (?:post|article|story|put up|submit)s?(?::[^\n]{0,150})?|"
+            r"tags?\s*:[^\n]{0,300}|(?:posted|filed) (?:in|under)\s*:?[^\n]{0,200}|"
+            r"categor(?:y|ies)\s*:[^\n]{0,200}|advertisement|advertisment|sponsored(?: content)?|"
+            r"(?:copyright\s*)?(?:©|\(c\)|copyright)\s*(?:\d{4}|[^\n]{0,20}\d{4})[^\n]{0,150}|"
+            r"all rights reserved|skip to (?:main )?content|"
+            r"(?:continue reading|read more|read full (?:article|story)|proceed (?:reading|studying))"
+            r"(?:\s*[:»›→]?\s*[^\n]{0,100})?"
+        ),
+    ),
+]
+_COOKIE = re.compile(
+    r"we use cookies|this (?:web ?site|site) uses cookies|uses cookies to (?:improve|ensure|give|provide|enhance)|"
+    r"by (?:continuing to )?(?:use|using|browse|browsing) (?:this|our) (?:site|website)|"
+    r"you (?:agree|consent) to (?:the|our) use of cookies|(?:accept|reject|allow|decline) (?:all )?cookies|"
+    r"cookie (?:policy|settings|preferences|consent|notice)|if you continue to use this site we will assume|"
+    r"manage (?:consent|cookies)|privacy (?:&|and) cookies? policy",
+    re.I,
+)
+_COOKIE_BUTTON = _full(
+    r"accept(?: all)?(?: cookies)?|reject(?: all)?|ok|okay|got it|i agree|agree|decline|allow(?: all)?|"
+    r"manage (?:options|services|vendors|preferences)|cookie settings|privacy policy|customi[sz]e|"
+    r"functional|statistics|marketing|preferences|save preferences|close"
+)
+_NEWSLETTER = re.compile(
+    r"subscribe to (?:our|the) (?:[\w-]+ ){0,2}(?:newsletter|e-newsletter|mailing list)|"
+    r"sign up (?:for|to) (?:our|the) (?:[\w-]+ ){0,2}(?:newsletter|e-newsletter|mailing list|emails?)|"
+    r"join (?:our|the) (?:[\w-]+ )?(?:mailing list|newsletter|mailing checklist)|"
+    r"get (?:the|our) (?:latest|best|top)[^\n]{0,60}(?:delivered )?(?:to|in) your inbox|"
+    r"enter your e-?mail(?: address)?|thank you for subscribing|by (?:subscribing|signing up),? you agree|"
+    r"(?:daily|weekly) newsletter|never miss a (?:story|thing|post)",
+    re.I,
+)
+_NEWSLETTER_BUTTON = _full(r"subscribe|sign up|submit|e-?mail address|your e-?mail|join|\*")
+
+
+# --------------------------------------------------------------------------- cleaner
+
+
+def clean_text(text: str, *, title: str = "") -> CleanedText:
+    """Remove leaked code, widgets, trailers and credits; repair spintax; find the title.
+
+    ``title`` is a title known from elsewhere (the HTML metadata); repeats of it at the
+    top of the text become the title and its variants. Without one, a short
+    title-like first line is the title. Never raises for any string input.
+    """
+    removed: list[Removed] = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraph_mode = "block" if re.search(r"\n[ \t]*\n", text.strip()) else "line"
+    text = _remove_html_leaks(text, removed)
+    text = _remove_code(text, removed)
+    text = _repair_spintax(text, removed)
+    lines = [" ".join(line.split()) if line.strip() else "" for line in text.split("\n")]
+    keep = [bool(line) for line in lines]
+    _remove_trailer(lines, keep, removed)
+    _remove_widget_lines(lines, keep, removed)
+    found_title, variants = _find_title(lines, keep, removed, title, paragraph_mode)
+    paragraphs = _paragraphs(lines, keep, paragraph_mode)
+    return CleanedText(found_title, variants, paragraphs, removed)
+
+
+def _remove_html_leaks(text: str, removed: list[Removed]) -> str:
+    """Script, style and noscript elements, comments and tracking pixels left as text."""
+    if "<" not in text:
+        return text
+    lowered = text.lower()
+    spans: list[tuple[int, int]] = []
+    missing: set[str] = set()  # closers known to be absent after some point: never search again
+    position = 0
+    while match := _HTML_LEAK_OPENER.search(text, position):
+        tag = (match.group(1) or "").lower()
+        closer = f"</{tag}" if tag else "-->"
+        close = -1 if closer in missing else lowered.find(closer, match.end())
+        if close < 0:
+            missing.add(closer)
+            spans.append((match.start(), match.end()))  # a lone opener: remove the tag only
+        else:
+            close_end = lowered.find(">", close) + 1 if tag else close + 3
+            spans.append((match.start(), close_end or len(text)))
+        position = spans[-1][1]
+    spans.extend(match.span() for match in _HTML_LEAK_TAGS.finditer(text))
+    if not spans:
+        return text
+    spans.sort()
+    pieces = []
+    last = 0
+    for start, end in spans:
+        if start < last:
+            continue  # inside a block already removed
+        snippet = text[start:end]
+        kind = (
+            "tracking"
+            if _TRACKING.search(snippet)
+            else "markup"
+            if snippet.startswith("<!--")
+            else "script"
+        )
+        removed.append(Removed(kind, snippet.strip()))
+        pieces.append(text[last:start])
+        pieces.append("\n" if "\n" in snippet else " ")
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _remove_code(text: str, removed: list[Removed]) -> str:
+    """Remove JavaScript statements (with balanced brackets, over several lines)."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    length = len(text)
+    # The next match of each pattern, searched again only once passed: linear time.
+    upcoming: dict[re.Pattern[str], re.Match[str] | None] = {}
+    budget = [_SCAN_BUDGET_FACTOR * length + 100_000]
+    if not any(hint in text for hint in _CODE_ANYWHERE_HINTS):
+        upcoming[_CODE_ANYWHERE] = None  # substring tests are far faster than the regex
+    while position < length:
+        for pattern in (_CODE_ANYWHERE, _CODE_LINE_START, _CLOSING_LINE):
+            cached = upcoming.get(pattern, False)
+            if cached is False or (cached is not None and cached.start() < position):
+                upcoming[pattern] = pattern.search(text, position)
+        strict = upcoming[_CODE_ANYWHERE]
+        loose = upcoming[_CODE_LINE_START]
+        closing = upcoming[_CLOSING_LINE]
+        candidates = [m for m in (strict, loose, closing) if m is not None]
+        if not candidates:
+            break
+        match = min(candidates, key=lambda m: (m.start(), m is not strict))
+        if match is closing:
+            spans.append((match.start(), match.end()))
+            position = match.end()
+            continue
+        start = match.start()
+        if match is loose:
+            start += len(match.group(0)) - len(match.group(0).lstrip())
+        if budget[0] <= 0:
+            break  # pathological input: leave the rest as it is rather than stall
+        end = _scan_statements(text, start, budget)
+        if match is strict:
+            if end is None:  # never closed: take the rest of its line only
+                newline = text.find("\n", start)
+                end = length if newline < 0 else newline
+            if start > 0 and text[start - 1] == "(" and match.group(0).startswith("function"):
+                start -= 1
+            spans.append((start, end))
+            position = max(end, start + 1)
+        elif end is not None and _looks_like_code(text[start:end]):
+            spans.append((start, end))
+            position = max(end, start + 1)
+        else:
+            newline = text.find("\n", match.end())
+            position = length if newline < 0 else newline + 1
+    if not spans:
+        return text
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and not text[merged[-1][1] : start].strip():
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces = []
+    last = 0
+    for start, end in merged:
+        code = text[start:end]
+        removed.append(Removed("tracking" if _TRACKING.search(code) else "script", code.strip()))
+        pieces.append(text[last:start])
+        pieces.append("\n" if "\n" in code else " ")
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _scan_statements(text: str, start: int, budget: list[int]) -> int | None:
+    """End of the run of statements starting at ``start``; None if brackets never balance."""
+    end = _scan_statement(text, start, budget)
+    while end is not None:
+        follow = _CODE_CONTINUATION.match(text, end)
+        if follow is None or follow.end() == end:
+            return end
+        next_start = end + len(follow.group(0)) - len(follow.group(0).lstrip())
+        if text[next_start] in ";})]":
+            # Leftover punctuation of the same code.
+            stop = next_start
+            while stop < len(text) and text[stop] in ";})] \t":
+                stop += 1
+            end = stop
+            continue
+        following = _scan_statement(text, next_start, budget)
+        if following is None or not _looks_like_code(text[next_start:following]):
+            return end
+        end = following
+    return None
+
+
+def _scan_statement(text: str, start: int, budget: list[int]) -> int | None:
+    """End (exclusive) of one JavaScript statement; None if its brackets never close."""
+    limit = min(len(text), start + _MAX_CODE_CHARS, start + max(budget[0], 0))
+    end = _scan_statement_within(text, start, limit)
+    budget[0] -= (limit if end is None else end) - start + 1
+    return end
+
+
+def _scan_statement_within(text: str, start: int, limit: int) -> int | None:
+    depth = 0
+    index = start
+    while index < limit:
+        char = text[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth < 0:
+                return index
+            if depth == 0:
+                after = index + 1
+                while after < limit and text[after] in " \t":
+                    after += 1
+                if after < limit and (text[after].isalnum() or text[after] in _QUOTES):
+                    return index + 1  # code ended, prose follows on the same line
+        elif char in _QUOTES:
+            close = _string_end(text, index, limit)
+            if close is not None:
+                index = close + 1
+                continue
+        elif char == "/" and index + 1 < limit and text[index + 1] in "/*" and depth > 0:
+            if text[index + 1] == "/":
+                newline = text.find("\n", index)
+                index = limit if newline < 0 else newline
+            else:
+                close_comment = text.find("*/", index + 2, limit)
+                index = limit if close_comment < 0 else close_comment + 2
+            continue
+        elif char == ";" and depth == 0:
+            return index + 1
+        elif char == "\n" and depth == 0:
+            return index
+        index += 1
+    if depth > 0:
+        return None
+    return index
+
+
+def _string_end(text: str, start: int, limit: int) -> int | None:
+    """Index of the quote closing the string literal opened at ``start`` (same line)."""
+    opener = text[start]
+    if opener in _SINGLE_QUOTES:
+        closers = _SINGLE_QUOTES
+    elif opener in _DOUBLE_QUOTES:
+        closers = _DOUBLE_QUOTES
+    else:
+        closers = "`"
+    index = start + 1
+    while index < limit:
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "\n" and opener != "`":
+            return None
+        if char in closers:
+            return index
+        index += 1
+    return None
+
+
+def _looks_like_code(segment: str) -> bool:
+    """A statement found by a line-start pattern: code punctuation and no run of prose."""
+    stripped = segment.strip()
+    if not stripped or stripped[-1] not in ";{})],":
+        return False
+    without_strings = re.sub(
+        r"'[^'\n]*'|\"[^\"\n]*\"|[\u2018\u2019][^\u2018\u2019\n]*[\u2018\u2019]|"
+        r"[\u201c\u201d][^\u201c\u201d\n]*[\u201c\u201d]",
+        "''",
+        stripped,
+    )
+    if not re.search(r"[;{=]|[\w$]\(", without_strings):
+        return False
+    return not re.search(r"(?:\b[A-Za-z]+\b[ ,]+){5}\b[A-Za-z]+\b", without_strings)
+
+
+def _repair_spintax(text: str, removed: list[Removed]) -> str:
+    """``{a|b|c}`` -> ``a`` and ``{word}`` -> ``word`` (innermost first, for nesting)."""
+    if "{" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        before = match.string[match.start() - 1 : match.start()]
+        after = match.string[match.end() : match.end() + 1]
+        if before == "{" or (after == "}" and before != "|"):
+            return match.group(0)  # wiki/template syntax {{name|...}}, not spintax
+        if before and (before in "\\$%_" or before.isalnum()):
+            return match.group(0)  # LaTeX \\cmd{x}, templates ${x} %{x}, code name{x}
+        removed.append(Removed("spintax", match.group(0)))
+        return match.group(1)
+
+    for _ in range(5):
+        repaired = _SPINTAX.sub(replace, text)
+        if repaired == text:
+            break
+        text = repaired
+    return text
+
+
+def _remove_trailer(lines: list[str], keep: list[bool], removed: list[Removed]) -> None:
+    """Cut everything from a 'Leave a Reply'-style marker on, if what follows is short.
+
+    The guard (the tail, less lines recognised as widgets, must be shorter than the
+    article above it) keeps a marker that a page shows *before* its article from
+    costing the body.
+    """
+    total = sum(len(line) for line, kept in zip(lines, keep, strict=True) if kept)
+    above = 0
+    for index, line in enumerate(lines):
+        if not keep[index]:
+            continue
+        if len(line) <= 80 and _HARD_TRAILER.fullmatch(line):
+            tail = [i for i in range(index, len(lines)) if keep[i]]
+            tail_length = sum(len(lines[i]) for i in tail if _line_kind(lines[i]) is None)
+            if above > 0 and tail_length < above:
+                removed.append(Removed("trailer", "\n".join(lines[i] for i in tail)))
+                for i in tail:
+                    keep[i] = False
+                return
+        above += len(line)
+        if above > total:
+            return
+
+
+def _line_kind(line: str) -> str | None:
+    if len(line) > _MAX_WIDGET_LINE:
+        return None
+    for kind, pattern in _LINE_PATTERNS:
+        if pattern.fullmatch(line):
+            return kind
+    if _COOKIE.search(line):
+        return "cookie"
+    if _NEWSLETTER.search(line):
+        return "newsletter"
+    return None
+
+
+def _remove_widget_lines(lines: list[str], keep: list[bool], removed: list[Removed]) -> None:
+    kinds: list[str | None] = [
+        _line_kind(line) if kept else None for line, kept in zip(lines, keep, strict=True)
+    ]
+    # Buttons of a cookie banner or newsletter box, next to it.
+    for index, kind in enumerate(kinds):
+        if kind not in ("cookie", "newsletter"):
+            continue
+        button = _COOKIE_BUTTON if kind == "cookie" else _NEWSLETTER_BUTTON
+        for step in (1, -1):
+            neighbour = index + step
+            while 0 <= neighbour < len(lines) and (
+                not lines[neighbour] or kinds[neighbour] == kind
+            ):
+                neighbour += step
+                if abs(neighbour - index) > 6:
+                    break
+            while (
+                0 <= neighbour < len(lines)
+                and keep[neighbour]
+                and button.fullmatch(lines[neighbour])
+            ):
+                kinds[neighbour] = kind
+                neighbour += step
+    for index, kind in enumerate(kinds):
+        if kind is not None and keep[index]:
+            keep[index] = False
+            removed.append(Removed(kind, lines[index]))
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _title_like(line: str) -> bool:
+    words = line.split()
+    return (
+        0 < len(words) <= 25
+        and len(line) <= 250
+        and not line.rstrip().endswith((".", ",", ";", ":"))
+    )
+
+
+def _similar_titles(first: str, second: str) -> bool:
+    a = [word.lower() for word in _WORD.findall(first)]
+    b = [word.lower() for word in _WORD.findall(second)]
+    if not a or not b:
+        return False
+    if sorted(w for w in a if w.isdigit()) != sorted(w for w in b if w.isdigit()):
+        return False  # spinners keep numbers: different numbers, different lines
+    shorter = min(len(a), len(b))
+    if max(len(a), len(b)) > 2.5 * shorter + 2:
+        return False
+    shared = len(set(a) & set(b))
+    ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return (shared >= 2 or shorter == 1) and (shared / len(set(a) | set(b)) >= 0.3 or ratio >= 0.45)
+
+
+def _find_title(
+    lines: list[str],
+    keep: list[bool],
+    removed: list[Removed],
+    known_title: str,
+    paragraph_mode: str,
+) -> tuple[str, list[str]]:
+    """The title, and its other versions repeated at the top of the text."""
+    top = [index for index, kept in enumerate(keep) if kept][:4]
+    if not top:
+        return known_title, []
+    # Title lines at the top: consecutive title-like lines similar to the first (or to the known title).
+    reference = known_title
+    repeats: list[int] = []
+    for index in top:
+        line = lines[index]
+        if not _title_like(line):
+            break
+        if reference and not _similar_titles(reference, line):
+            break
+        if not reference:
+            reference = line
+        repeats.append(index)
+    if not known_title:
+        if not repeats:
+            return "", []
+        first = repeats[0]
+        # A title stands alone: its own paragraph, followed by more text.
+        after = [index for index in top if index > repeats[-1]]
+        if not after:
+            return "", []
+        if paragraph_mode == "block":
+            following = repeats[-1] + 1
+            if following < len(lines) and lines[following] and following not in repeats:
+                return "", []  # first line of a wrapped paragraph, not a title
+        if len(repeats) == 1 and len(lines[first].split()) < 2:
+            return "", []
+    if not repeats:
+        return known_title, []
+    title = lines[repeats[0]]
+    variants: list[str] = []
+    seen = {title}
+    for index in repeats:
+        keep[index] = False
+        line = lines[index]
+        if index != repeats[0]:
+            removed.append(Removed("duplicate-title", line))
+        if line not in seen:
+            variants.append(line)
+            seen.add(line)
+    if known_title and known_title not in seen:
+        variants.append(known_title)
+    return title, variants
+
+
+def _paragraphs(lines: list[str], keep: list[bool], paragraph_mode: str) -> list[str]:
+    if paragraph_mode == "line":
+        return [line for line, kept in zip(lines, keep, strict=True) if kept]
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line, kept in zip(lines, keep, strict=True):
+        if not line:
+            if current:
+                paragraphs.append("\n".join(current))
+                current = []
+        elif kept:
+            current.append(line)
+    if current:
+        paragraphs.append("\n".join(current))
+    return paragraphs

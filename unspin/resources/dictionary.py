@@ -1,0 +1,581 @@
+"""Spinner dictionaries: the ordered ``word|alt1|alt2`` files real spinners run on.
+
+Three on-disk formats are read (and written):
+
+- pipe:    ``word|alt1|alt2`` one line per group (WordPress auto-spinners, The Best Spinner);
+- spintax: ``{word|alt1|alt2}`` one or more groups per line;
+- csv:     ``word,alternative`` pairs (more columns are more alternatives; tab-separated
+  works too); rows with the same head are merged at the first row's place.
+
+Blank lines and lines starting with ``#`` are ignored in every format. Files are
+decoded as UTF-8 and, failing that, Windows-1252 (dictionaries exported by Windows
+spinners).
+
+`SpinnerDictionary.from_resource` turns a thesaurus into a dictionary that looks like
+the ones auto-spinners ship: no function words, each inflected form on its own line
+with alternatives inflected the same way (lemminflect), multi-word phrases first, a
+handful of alternatives per line. `load_spinner_dictionary` gives the built-in ones by
+name ("moby", "wordnet", "mythes", "pps").
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+
+from unspin.resources import LexicalResource, ResourceUnavailable
+
+__all__ = [
+    "FORMATS",
+    "FUNCTION_WORDS",
+    "DictionaryError",
+    "SpinnerDictionary",
+    "builtin_spinner_dictionaries",
+    "load_spinner_dictionary",
+]
+
+FORMATS = ("pipe", "spintax", "csv")
+
+# Closed-class English words (determiners, pronouns, prepositions, conjunctions,
+# auxiliaries and modals, particles, common adverbs of degree/time). A hand list
+# because the stop lists at hand (justext, trafilatura) are frequency lists that
+# also contain content words such as "said" or "year", which spinners do swap.
+FUNCTION_WORDS = frozenset(
+    """
+    a about above across after afterwards again against all almost alone along already also
+    although always am among amongst an and another any anybody anyone anything anyway
+    anywhere are around as at be became because become becomes been before beforehand
+    behind being below beside besides between beyond both but by can cannot could did do
+    does doing done down during each either else elsewhere enough etc even ever every
+    everybody everyone everything everywhere except few for from further had has have
+    having he hence her here hers herself him himself his how however i if in indeed into
+    is it its itself just least less many may me meanwhile might mine more moreover most
+    mostly much must my myself neither never nevertheless next no nobody none noone nor
+    not nothing now nowhere of off often on once one only onto or other others otherwise
+    our ours ourselves out over own per perhaps please quite rather same shall she should
+    since so some somebody someone something sometime sometimes somewhere still such than
+    that the their theirs them themselves then thence there thereafter thereby therefore
+    therein thereupon these they this those though through throughout thru thus to
+    together too toward towards under unless until up upon us very via was we well were
+    what whatever when whence whenever where whereafter whereas whereby wherein whereupon
+    wherever whether which while whither who whoever whole whom whose why will with
+    within without would yet you your yours yourself yourselves
+    mr mrs ms dr st
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+# A spinnable thesaurus entry: lower-case words (letters, inner hyphens/apostrophes).
+_ENTRY = re.compile(r"^[a-z]+(?:['-][a-z]+)*(?: [a-z]+(?:['-][a-z]+)*)*$")
+_WORD_CHARS = re.compile(r"\w+")
+_SPINTAX_GROUP = re.compile(r"\{([^{}]*)\}")
+
+# Inflection tags (Penn) generated per part of speech; the base tag comes first.
+_TAGS = {
+    "VERB": ("VB", "VBD", "VBN", "VBG", "VBZ"),
+    "NOUN": ("NN", "NNS"),
+    "ADJ": ("JJ",),
+    "ADV": ("RB",),
+}
+# Order in which a surface form's parts of speech fill its line: a word that is
+# both ("report", "said"<-"say") is spun as a verb first, then as a noun.
+_POS_ORDER = ("VERB", "NOUN", "ADJ", "ADV")
+
+
+class DictionaryError(ValueError):
+    """A spinner dictionary file or line that cannot be read; message is one line."""
+
+
+@dataclass
+class SpinnerDictionary:
+    """An ordered list of spinner lines ``[head, alt1, alt2, ...]``.
+
+    Line order matters: a spinner applies lines in order, so a multi-word phrase
+    listed before its words wins. A line with only a head makes a spinner leave
+    ``{head}`` behind. Implements `unspin.resources.LexicalResource`.
+    """
+
+    name: str
+    lines: list[list[str]] = field(default_factory=list)
+    _index: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
+    _by_first_word: dict[str, list[tuple[int, frozenset[str]]]] | None = field(
+        default=None, init=False, repr=False
+    )
+    _patterns: dict[int, re.Pattern[str]] = field(default_factory=dict, init=False, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def lines_by_first_word(self) -> dict[str, list[tuple[int, frozenset[str]]]]:
+        """(line number, all head words) in order, by the lower-cased first word of the head.
+
+        Lets the spinner look only at lines whose head words all occur in a document
+        instead of running every line's pattern over it.
+        """
+        if self._by_first_word is None:
+            index: dict[str, list[tuple[int, frozenset[str]]]] = {}
+            for number, line in enumerate(self.lines):
+                words = _WORD_CHARS.findall(line[0].lower())
+                if words:
+                    index.setdefault(words[0], []).append((number, frozenset(words)))
+            self._by_first_word = index
+        return self._by_first_word
+
+    def head_pattern(self, number: int) -> re.Pattern[str]:
+        """Whole-word pattern for line ``number``'s head, as real spinners match it.
+
+        The head is looked for as written, in lower case and Capitalised; words of a
+        phrase may be separated by any whitespace. Patterns are compiled once.
+        """
+        pattern = self._patterns.get(number)
+        if pattern is None:
+            head = self.lines[number][0]
+            lower = head.lower()
+            forms = dict.fromkeys([head, lower, lower[:1].upper() + lower[1:]])
+            alternation = "|".join(
+                r"\s+".join(re.escape(word) for word in form.split())
+                for form in sorted(forms, key=len, reverse=True)
+            )
+            pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+            self._patterns[number] = pattern
+        return pattern
+
+    def entries(self) -> Iterator[list[str]]:
+        """Each line in order as a fresh list ``[head, alt1, ...]``."""
+        for line in self.lines:
+            yield list(line)
+
+    def alternatives(self, phrase: str) -> list[str]:
+        """The alternatives of every line whose head is ``phrase`` (case-insensitive)."""
+        if self._index is None:
+            merged: dict[str, dict[str, None]] = {}
+            for head, *alts in self.lines:
+                merged.setdefault(head.lower(), {}).update(dict.fromkeys(alts))
+            self._index = {key: list(bucket) for key, bucket in merged.items()}
+        return list(self._index.get(" ".join(phrase.split()).lower(), ()))
+
+    # ------------------------------------------------------------------ reading
+
+    @classmethod
+    def load(cls, path: str | Path, format: str | None = None) -> SpinnerDictionary:
+        """Read a dictionary file; the format is sniffed unless given."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DictionaryError(f"{path}: cannot read dictionary: {exc.strerror}") from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+        return cls.loads(text, name=path.stem, format=format, source=str(path))
+
+    @classmethod
+    def loads(
+        cls,
+        text: str,
+        *,
+        name: str = "dictionary",
+        format: str | None = None,
+        source: str = "<string>",
+    ) -> SpinnerDictionary:
+        """Parse dictionary text (see the module docstring for the formats)."""
+        numbered = [
+            (number, line.strip())
+            for number, line in enumerate(text.splitlines(), start=1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        if not numbered:
+            raise DictionaryError(f"{source}: empty spinner dictionary")
+        format = format or _sniff([line for _, line in numbered[:200]])
+        if format not in FORMATS:
+            raise DictionaryError(
+                f"unknown dictionary format {format!r} (use {', '.join(FORMATS)})"
+            )
+        parse = {"pipe": _parse_pipe, "spintax": _parse_spintax, "csv": _parse_csv}[format]
+        return cls(name, parse(numbered, source))
+
+    # ------------------------------------------------------------------ writing
+
+    def dumps(self, format: str = "pipe") -> str:
+        """The dictionary as text in ``format`` (pipe, spintax or csv pairs)."""
+        if format not in FORMATS:
+            raise DictionaryError(
+                f"unknown dictionary format {format!r} (use {', '.join(FORMATS)})"
+            )
+        if format == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            for head, *alts in self.lines:
+                if not alts:
+                    writer.writerow([head])
+                for alt in alts:
+                    writer.writerow([head, alt])
+            return buffer.getvalue()
+        out = []
+        for line in self.lines:
+            bad = next((entry for entry in line if set(entry) & set("|{}\n")), None)
+            if bad is not None:
+                raise DictionaryError(f"entry {bad!r} cannot be written in {format} format")
+            joined = "|".join(line)
+            out.append("{" + joined + "}" if format == "spintax" else joined)
+        return "\n".join(out) + "\n"
+
+    def save(self, path: str | Path, format: str = "pipe") -> None:
+        """Write the dictionary to ``path`` in ``format`` (UTF-8)."""
+        Path(path).write_text(self.dumps(format), encoding="utf-8")
+
+    # ---------------------------------------------------------- from thesauri
+
+    @classmethod
+    def from_resource(
+        cls,
+        resource: LexicalResource,
+        *,
+        name: str | None = None,
+        max_alternatives: int = 6,
+        max_words: int = 3,
+        inflect: bool = True,
+        skip_function_words: bool = True,
+        default_pos: str | None = None,
+        rank_by_overlap: bool | None = None,
+        candidates: int = 40,
+    ) -> SpinnerDictionary:
+        """A spinner dictionary built from a thesaurus, shaped like auto-spinners' own.
+
+        - heads and alternatives are lower-case words or phrases of at most
+          ``max_words`` words; heads made only of function words are skipped;
+        - with ``inflect``, each group whose part of speech is known (from the
+          resource, else ``default_pos``, else every part of speech lemminflect knows
+          the head as a lemma) gives one line per inflected form ("said" ->
+          "stated", "told" from "say"), alternatives that cannot take that part of
+          speech are dropped;
+        - alternatives keep the resource's order (WordNet/MyThes: sense order), or
+          for resources without an order of relevance (Moby is alphabetical) are
+          ranked by how close they are to the head inside the resource itself:
+          first alternatives whose own group lists the head back (mutual
+          synonyms), then by how many synonyms they share with the head, damped by
+          the size of their own group (very polysemous words share a lot with
+          everything); the best ``candidates`` go on to the part-of-speech filter;
+        - at most ``max_alternatives`` per line; lines with more words come first.
+        """
+        groups = list(_groups_with_pos(resource))
+        if rank_by_overlap is None:
+            rank_by_overlap = getattr(resource, "name", "") == "moby"
+        synonym_sets: dict[str, frozenset[str]] = {}
+        if rank_by_overlap:
+            for group, _pos in groups:
+                key = group[0].lower()
+                synonym_sets[key] = synonym_sets.get(key, frozenset()) | frozenset(group[1:])
+
+        lines: dict[str, list[str]] = {}
+        buckets: dict[str, dict[str, list[str]]] = {}
+        for group, pos in groups:
+            head = group[0]
+            if not _ENTRY.match(head) or len(head.split()) > max_words:
+                continue
+            if skip_function_words and all(word in FUNCTION_WORDS for word in head.split()):
+                continue
+            kept: dict[str, None] = {}  # ordered set
+            for alt in group[1:]:
+                if alt == head or not _ENTRY.match(alt) or len(alt.split()) > max_words:
+                    continue
+                if skip_function_words and all(word in FUNCTION_WORDS for word in alt.split()):
+                    continue
+                kept[alt] = None
+            alternatives = list(kept)
+            if rank_by_overlap:
+                alternatives = _rank_by_overlap(head, alternatives, synonym_sets, candidates)
+            if not alternatives:
+                continue
+            if not inflect:
+                bucket = buckets.setdefault(head, {})
+                bucket.setdefault("", []).extend(alternatives)
+                continue
+            pos = pos or default_pos
+            for part in [pos] if pos else _lemma_pos(head):
+                compatible = [alt for alt in alternatives if _can_be(alt, part)]
+                if not compatible and pos is None:
+                    continue
+                made: set[str] = set()
+                for tag in _TAGS.get(part, ("",)):
+                    form = _inflect(head, part, tag)
+                    # A form two tags share ("talked": VBD and VBN) keeps the first
+                    # tag's alternatives ("spoke", not also "spoken").
+                    if form is None or form in made:
+                        continue
+                    made.add(form)
+                    forms = [_inflect(alt, part, tag) for alt in compatible]
+                    bucket = buckets.setdefault(form, {})
+                    bucket.setdefault(part or "", []).extend(
+                        alt for alt in forms if alt and alt != form
+                    )
+
+        for form, by_pos in buckets.items():
+            merged: list[str] = []
+            for part in sorted(by_pos, key=lambda p: _POS_ORDER.index(p) if p in _POS_ORDER else 9):
+                for alt in by_pos[part]:
+                    if alt not in merged and alt != form and len(merged) < max_alternatives:
+                        merged.append(alt)
+            if merged:
+                lines[form] = merged[:max_alternatives]
+        ordered = sorted(lines.items(), key=lambda item: -len(item[0].split()))
+        return cls(
+            name or getattr(resource, "name", "dictionary"),
+            [[head, *alts] for head, alts in ordered],
+        )
+
+
+# ---------------------------------------------------------------------- parsing
+
+
+def _sniff(lines: list[str]) -> str:
+    if all(line.startswith("{") for line in lines):
+        return "spintax"
+    pipes = sum("|" in line for line in lines)
+    commas = sum("," in line or "\t" in line for line in lines)
+    if pipes >= commas:
+        return "pipe"
+    return "csv"
+
+
+def _clean_entries(entries: Iterable[str]) -> list[str]:
+    return [" ".join(entry.split()) for entry in entries if entry.strip()]
+
+
+def _parse_pipe(numbered: list[tuple[int, str]], source: str) -> list[list[str]]:
+    lines = []
+    for number, line in numbered:
+        if "{" in line or "}" in line:
+            raise DictionaryError(f"{source}:{number}: braces in a pipe-format line: {line[:60]!r}")
+        entries = line.split("|")
+        if not entries[0].strip():
+            raise DictionaryError(f"{source}:{number}: line has no head word: {line[:60]!r}")
+        lines.append(_clean_entries(entries))
+    return lines
+
+
+def _parse_spintax(numbered: list[tuple[int, str]], source: str) -> list[list[str]]:
+    lines = []
+    for number, line in numbered:
+        groups = _SPINTAX_GROUP.findall(line)
+        leftover = _SPINTAX_GROUP.sub("", line).strip()
+        if not groups or leftover:
+            raise DictionaryError(
+                f"{source}:{number}: not a spintax group {{a|b|c}} (nested or unbalanced "
+                f"braces, or text outside braces): {line[:60]!r}"
+            )
+        for group in groups:
+            entries = _clean_entries(group.split("|"))
+            if not entries:
+                raise DictionaryError(f"{source}:{number}: empty spintax group")
+            lines.append(entries)
+    return lines
+
+
+def _parse_csv(numbered: list[tuple[int, str]], source: str) -> list[list[str]]:
+    delimiter = "\t" if sum("\t" in line for _, line in numbered) > len(numbered) / 2 else ","
+    merged: dict[str, list[str]] = {}
+    for number, line in numbered:
+        try:
+            row = next(csv.reader([line], delimiter=delimiter, strict=True))
+        except csv.Error as exc:
+            raise DictionaryError(f"{source}:{number}: unreadable CSV row: {exc}") from None
+        entries = _clean_entries(row)
+        if not entries or not row[0].strip():
+            raise DictionaryError(f"{source}:{number}: CSV row has no head word: {line[:60]!r}")
+        alts = merged.setdefault(entries[0], [])
+        alts.extend(alt for alt in entries[1:] if alt not in alts)
+    return [[head, *alts] for head, alts in merged.items()]
+
+
+def _rank_by_overlap(
+    head: str, alternatives: list[str], synonym_sets: dict[str, frozenset[str]], candidates: int
+) -> list[str]:
+    own = synonym_sets.get(head.lower(), frozenset())
+
+    def closeness(alt: str) -> tuple[bool, float]:
+        theirs = synonym_sets.get(alt.lower())
+        if not theirs:
+            return (False, 0.0)
+        return (head in theirs, len(own & theirs) / (len(theirs) ** 0.5))
+
+    # Stable sort: entries unknown to the resource as heads (mostly phrases) keep
+    # their order after the ranked ones.
+    ranked = sorted(alternatives, key=closeness, reverse=True)
+    return ranked[:candidates]
+
+
+# ------------------------------------------------------------------- inflection
+
+
+@lru_cache(maxsize=200_000)
+def _lemmas(word: str) -> dict:
+    import lemminflect
+
+    return lemminflect.getAllLemmas(word)
+
+
+@lru_cache(maxsize=200_000)
+def _inflection(word: str, tag: str) -> tuple[str, ...]:
+    import lemminflect
+
+    return tuple(lemminflect.getInflection(word, tag=tag))
+
+
+def _groups_with_pos(resource: LexicalResource) -> Iterator[tuple[list[str], str | None]]:
+    with_pos = getattr(resource, "entries_with_pos", None)
+    if with_pos is not None:
+        yield from with_pos()
+    else:
+        for group in resource.entries():
+            yield group, None
+
+
+def _key_index(phrase: list[str], pos: str) -> int:
+    """Which word of a phrase carries its inflection: a verb's first, a noun's last."""
+    return 0 if pos == "VERB" else len(phrase) - 1
+
+
+def _lemma_pos(head: str) -> list[str]:
+    """Parts of speech of which ``head`` (or a phrase's key word) is a lemma."""
+    words = head.split()
+    found = []
+    for pos in _POS_ORDER:
+        word = words[_key_index(words, pos)]
+        if len(words) > 1 and pos in ("ADJ", "ADV"):
+            continue
+        if word in _lemmas(word).get(pos, ()):
+            found.append(pos)
+    return found
+
+
+def _can_be(phrase: str, pos: str) -> bool:
+    words = phrase.split()
+    if len(words) > 1:
+        return pos in ("VERB", "NOUN") and _can_be(words[_key_index(words, pos)], pos)
+    return phrase in _lemmas(phrase).get(pos, ())
+
+
+def _inflect(phrase: str, pos: str | None, tag: str) -> str | None:
+    if not pos or tag in ("VB", "NN", "JJ", "RB", ""):
+        return phrase
+    words = phrase.split()
+    key = _key_index(words, pos)
+    forms = _inflection(words[key], tag)
+    if not forms:
+        return None
+    words[key] = forms[0]
+    return " ".join(words)
+
+
+# ------------------------------------------------------------------- built-ins
+
+# Built-in spinner dictionaries and how each is made from its thesaurus.
+_BUILTIN_OPTIONS: dict[str, dict] = {
+    "moby": {},
+    "wordnet": {},
+    "mythes": {},
+    # Tortured phrases are noun phrases: keep their capitals and add plurals.
+    "pps": {"default_pos": "NOUN", "skip_function_words": False, "max_alternatives": 20},
+    "pps-train": {"default_pos": "NOUN", "skip_function_words": False, "max_alternatives": 20},
+    "pps-heldout": {"default_pos": "NOUN", "skip_function_words": False, "max_alternatives": 20},
+}
+
+
+def builtin_spinner_dictionaries() -> list[str]:
+    """Names of the built-in spinner dictionaries installed on this machine."""
+    from unspin.resources import available_lexical
+
+    return available_lexical()
+
+
+# Bump when the way built-in dictionaries are made changes, to invalidate caches.
+_BUILD_VERSIONS = {"thesaurus": "2", "pps": "3"}
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("UNSPIN_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "unspin" if base else Path.home() / ".cache" / "unspin"
+
+
+@cache
+def _builtin(name: str) -> SpinnerDictionary:
+    """Build a built-in dictionary once, then reuse it from the on-disk cache.
+
+    Building takes tens of seconds (lemminflect over every thesaurus entry); the
+    result is cached as a pipe file keyed by the source file's identity and
+    `_BUILD_VERSIONS`. An unwritable cache directory only costs the rebuild.
+    """
+    from unspin.resources.lexical import load_builtin, source_fingerprint
+
+    version = _BUILD_VERSIONS["pps" if name.startswith("pps") else "thesaurus"]
+    key = hashlib.sha1(f"{version}|{source_fingerprint(name)}".encode()).hexdigest()[:16]
+    cached = _cache_dir() / f"spinner-{name}-{key}.txt"
+    if cached.is_file():
+        try:
+            return SpinnerDictionary.loads(
+                cached.read_text(encoding="utf-8"), name=name, format="pipe"
+            )
+        except (OSError, DictionaryError):
+            pass
+    resource = load_builtin(name)
+    if name.startswith("pps"):
+        dictionary = _pps_dictionary(resource)
+    else:
+        dictionary = SpinnerDictionary.from_resource(resource, **_BUILTIN_OPTIONS[name])
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(dictionary.dumps("pipe"), encoding="utf-8")
+        partial.replace(cached)
+        own = re.compile(rf"spinner-{re.escape(name)}-[0-9a-f]{{16}}\.txt")
+        for stale in cached.parent.glob(f"spinner-{name}-*.txt"):
+            # Built by an older version or from older files ("pps-heldout" is not "pps").
+            if stale != cached and own.fullmatch(stale.name):
+                stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return dictionary
+
+
+def _pps_dictionary(resource: LexicalResource) -> SpinnerDictionary:
+    """PPS pairs as spinner lines, with plural lines added (lemminflect) after singulars.
+
+    Tortured phrases keep their original capitals ("CO2 effluent"), so they bypass the
+    lower-case-only filter `from_resource` applies to thesauri.
+    """
+    lines: dict[str, list[str]] = {}
+    for head, *alts in resource.entries():
+        singular = _inflect(head, "NOUN", "NN")
+        for tag in ("NN", "NNS"):
+            form = _inflect(head, "NOUN", tag)
+            if tag == "NNS" and form == singular:
+                continue  # uncountable ("artificial intelligence"): no plural line
+            forms = [_inflect(alt, "NOUN", tag) for alt in alts]
+            forms = [alt for alt in forms if alt and alt != form]
+            if form and forms:
+                merged = lines.setdefault(form, [])
+                merged.extend(alt for alt in forms if alt not in merged)
+    ordered = sorted(lines.items(), key=lambda item: -len(item[0].split()))
+    return SpinnerDictionary(resource.name, [[head, *alts] for head, alts in ordered])
+
+
+def load_spinner_dictionary(name_or_path: str | Path) -> SpinnerDictionary:
+    """A built-in spinner dictionary by name, or a dictionary file (sniffed format)."""
+    text = str(name_or_path)
+    if not isinstance(name_or_path, Path) and text.lower() in _BUILTIN_OPTIONS:
+        return _builtin(text.lower())
+    path = Path(name_or_path)
+    if path.is_file():
+        return SpinnerDictionary.load(path)
+    raise ResourceUnavailable(
+        f"unknown spinner dictionary {text!r}: not a built-in "
+        f"({', '.join(_BUILTIN_OPTIONS)}) and no such file"
+    )

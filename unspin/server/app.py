@@ -1,0 +1,732 @@
+"""FastAPI application: JSON endpoints for clean/detect/restore/trace, the page at `/`, health.
+
+Limits are part of the design, not an afterthought, because a public instance must not be
+exhausted by one client:
+
+* the request body is capped while it is read (also for chunked bodies without Content-Length):
+  413;
+* model work runs in a small thread pool; when every slot is taken a request is refused at once
+  with 429 rather than queued, so memory and latency stay bounded under load;
+* each request has a time limit: 504. Python threads cannot be killed, so a timed-out job keeps
+  its slot until it really finishes; freeing the slot early would let abandoned work pile up.
+
+The server never fetches a URL given by a client: pages are analysed only from the text, HTML or
+file sent in the request. Everything that came from a submitted page is returned as JSON data and
+the page renders it as text (see static/app.js); a strict Content-Security-Policy backs that up.
+
+JSON results use the same `.to_dict()` schemas as the CLI's `--json` output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.datastructures import UploadFile
+from starlette.staticfiles import StaticFiles
+
+from unspin import __version__
+
+log = logging.getLogger("unspin.server")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DEFAULT_MAX_BODY = 2 * 1024 * 1024  # bytes; a long news page in HTML is well under 1 MB
+DEFAULT_MAX_CONCURRENT = 2  # model work is CPU/accelerator bound: more threads only queue
+DEFAULT_TIMEOUT_S = 60.0
+
+# The page loads only its own script and style; nothing inline, nothing from elsewhere.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# Swagger UI needs one inline bootstrap script; /docs never shows submitted data.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+
+
+# --------------------------------------------------------------------------- request models
+
+
+class DocumentIn(BaseModel):
+    """One document to analyse: pasted text or HTML. Nothing else (in particular no URL)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "The deputy International Minister mentioned the talks got here late."},
+                {"html": "<html><body><article><p>...</p></article></body></html>"},
+            ]
+        },
+    )
+
+    text: str | None = Field(None, description="Plain text (or HTML when format is auto/html).")
+    html: str | None = Field(None, description="An HTML page; the article is extracted from it.")
+    format: Literal["auto", "html", "text"] = Field(
+        "auto", description="How to read the input; auto sniffs HTML from its tags."
+    )
+    id: str | None = Field(None, description="An id echoed in the result, as the CLI does.")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> DocumentIn:
+        if (self.text is None) == (self.html is None):
+            raise ValueError("give exactly one of 'text' or 'html'")
+        return self
+
+    @property
+    def page(self) -> str:
+        return self.html if self.html is not None else (self.text or "")
+
+    @property
+    def page_format(self) -> str:
+        if self.html is not None and self.format == "auto":
+            return "html"
+        return self.format
+
+
+# --------------------------------------------------------------------------- limits
+
+
+class Busy(Exception):
+    """Every work slot is taken."""
+
+
+class TimeLimit(Exception):
+    """The job ran past the per-request time limit."""
+
+
+class WorkLimiter:
+    """A bounded thread pool that refuses (never queues) work beyond its slots."""
+
+    def __init__(self, max_concurrent: int, timeout_s: float) -> None:
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        self.max_concurrent = max_concurrent
+        self.timeout_s = timeout_s
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._pool = ThreadPoolExecutor(max_concurrent, thread_name_prefix="unspin-work")
+
+    @property
+    def busy(self) -> int:
+        """Slots held right now, including jobs whose requests already timed out."""
+        with self._lock:
+            return self._busy
+
+    def _release(self, _future: object) -> None:
+        with self._lock:
+            self._busy -= 1
+        self._slots.release()
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        if not self._slots.acquire(blocking=False):
+            raise Busy
+        with self._lock:
+            self._busy += 1
+        try:
+            future = self._pool.submit(function, *args)
+        except BaseException:
+            self._release(None)
+            raise
+        # The slot is given back when the thread finishes, not when the request gives up.
+        future.add_done_callback(self._release)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+        except TimeoutError:
+            raise TimeLimit from None
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _json_message(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+class BodyLimitMiddleware:
+    """Caps the request body at `max_body` bytes while it is read: 413 beyond it.
+
+    A declared Content-Length over the cap is refused without passing the body to the app. A
+    chunked body is counted as it arrives; once over the cap the app's own response (whatever it
+    made of the cut-off body) is replaced by the 413. Before answering, what the client is still
+    sending is read and thrown away (up to DRAIN_LIMIT bytes / DRAIN_SECONDS): a client that is
+    still writing when the server closes gets a connection reset and never sees the 413.
+    """
+
+    DRAIN_LIMIT = 16 * 1024 * 1024
+    DRAIN_SECONDS = 5.0
+
+    def __init__(self, app: Any, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def _refuse(
+        self, scope: dict, receive: Callable, send: Callable, read: int, body_done: bool = False
+    ) -> None:
+        headers = dict(scope.get("headers") or [])
+        # With "Expect: 100-continue" the client waits for us: refuse before it sends anything.
+        # Once the last chunk is in, receive() would only wait for the client to disconnect.
+        if not body_done and headers.get(b"expect", b"").lower() != b"100-continue":
+            await self._drain(receive, read)
+        message = f"request body is larger than the limit of {self.max_body} bytes"
+        await _json_message(413, message)(scope, receive, send)
+
+    async def _drain(self, receive: Callable, read: int) -> None:
+        try:
+            async with asyncio.timeout(self.DRAIN_SECONDS):
+                while read <= self.DRAIN_LIMIT:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return
+                    read += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return
+        except TimeoutError:
+            return
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                declared_size = int(declared)
+            except ValueError:
+                await _json_message(400, "invalid Content-Length header")(scope, receive, send)
+                return
+            if declared_size > self.max_body:
+                # Too big to be worth draining: answer at once (the client may see a reset).
+                read = 0 if declared_size <= self.DRAIN_LIMIT else self.DRAIN_LIMIT + 1
+                await self._refuse(scope, receive, send, read)
+                return
+
+        received = 0
+        exceeded = False
+        body_done = False
+        response_started = False
+
+        async def limited_receive() -> dict:
+            nonlocal received, exceeded, body_done
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
+                if received > self.max_body:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def checked_send(message: dict) -> None:
+            nonlocal response_started
+            if exceeded:
+                if message["type"] == "http.response.start" and not response_started:
+                    response_started = True
+                    await self._refuse(scope, receive, send, received, body_done)
+                return  # the app's own reply to a cut-off body is dropped
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, checked_send)
+        except Exception:
+            if not exceeded:
+                raise
+            if not response_started:
+                await self._refuse(scope, receive, send, received, body_done)
+
+
+class SecurityHeadersMiddleware:
+    """Adds a Content-Security-Policy and related headers to every response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope.get("path") in DOCS_PATHS else PAGE_CSP
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                headers += [
+                    (b"content-security-policy", csp.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# --------------------------------------------------------------------------- the work itself
+
+
+@dataclass
+class ServerState:
+    """What the app holds between requests: the engine, the index path, the limiter."""
+
+    engine: Any
+    engine_factory: Callable[[], Any] | None
+    db: Path | None
+    limiter: WorkLimiter
+    max_body: int
+    _local: threading.local = field(default_factory=threading.local)
+
+    def index(self) -> Any:
+        """A SourceIndex per worker thread: one SourceIndex serialises its connection with a lock,
+        so separate ones let requests read the SQLite file (WAL mode) at the same time."""
+        if self.db is None:
+            return None
+        index = getattr(self._local, "index", None)
+        if index is None:
+            from unspin.index import SourceIndex
+
+            index = SourceIndex(self.db, create=False)
+            self._local.index = index
+        return index
+
+
+class NoIndex(Exception):
+    """The server was started without --db."""
+
+
+def _extract(page: str | bytes, page_format: str, doc_id: str | None) -> Any:
+    from unspin.extraction import extract
+
+    return extract(page, format=page_format, id=doc_id)
+
+
+def _with_id(article: Any, result: dict) -> dict:
+    """The CLI keys every JSON line by the document id first; so do we."""
+    return {"id": article.id, **{k: v for k, v in result.items() if k != "id"}}
+
+
+def clean_job(state: ServerState, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
+    article = _extract(page, page_format, doc_id)
+    return article.to_dict()
+
+
+def detect_job(state: ServerState, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
+    article = _extract(page, page_format, doc_id)
+    return _with_id(article, state.engine.detect(article.full_text).to_dict())
+
+
+def restore_job(
+    state: ServerState, page: str | bytes, page_format: str, doc_id: str | None
+) -> dict:
+    article = _extract(page, page_format, doc_id)
+    return _with_id(article, state.engine.restore_and_explain(article.full_text).to_dict())
+
+
+def trace_job(state: ServerState, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
+    from unspin.tracing import trace
+
+    index = state.index()
+    if index is None:
+        raise NoIndex
+    article = _extract(page, page_format, doc_id)
+    return _with_id(article, trace(article.full_text, index).to_dict())
+
+
+def _source_view(index: Any, source_id: str) -> dict | None:
+    """Title, url and stored text of a source for the side-by-side panel.
+
+    `text` is the source's full text (title, blank line, body): the text that the passages'
+    source offsets refer to.
+    """
+    source = index.get(source_id)
+    if source is None:  # replaced or removed by a writer since tracing
+        return None
+    return {"id": source.id, "title": source.title, "url": source.url, "text": source.full_text}
+
+
+def _detect_and_restore(engine: Any, text: str) -> tuple[dict, dict]:
+    """Detection and explained restoration; from one analysis when the engine offers it."""
+    try:
+        from unspin.detection import detection_from_analysis
+        from unspin.restoration import restoration_from_analysis
+    except ImportError:
+        detection_from_analysis = restoration_from_analysis = None
+    if detection_from_analysis and restoration_from_analysis and hasattr(engine, "analyse"):
+        analysis = engine.analyse(text)
+        return (
+            detection_from_analysis(engine, analysis).to_dict(),
+            restoration_from_analysis(text, analysis, explain=True).to_dict(),
+        )
+    return engine.detect(text).to_dict(), engine.restore_and_explain(text).to_dict()
+
+
+def analyze_job(
+    state: ServerState, page: str | bytes, page_format: str, doc_id: str | None
+) -> dict:
+    """Everything the page shows, from one extraction: score, spans, restoration, sources."""
+    article = _extract(page, page_format, doc_id)
+    text = article.full_text
+    detection, restoration = _detect_and_restore(state.engine, text)
+    result: dict[str, Any] = {
+        "id": article.id,
+        "text": text,
+        "article": article.to_dict(),
+        "detection": detection,
+        "restoration": restoration,
+        "trace": None,
+        "sources": {},
+    }
+    index = state.index()
+    if index is not None:
+        from unspin.tracing import trace
+
+        traced = trace(text, index).to_dict()
+        result["trace"] = traced
+        for match in traced.get("matches", []):
+            source = _source_view(index, match["source_id"])
+            if source is not None:
+                result["sources"][match["source_id"]] = source
+    return result
+
+
+Job = Callable[[ServerState, "str | bytes", str, "str | None"], dict]
+
+
+async def _run_job(
+    state: ServerState, job: Job, page: str | bytes, page_format: str, doc_id: str | None
+) -> JSONResponse:
+    """Runs one job in the bounded pool and maps its outcome to a status code."""
+    try:
+        result = await state.limiter.run(job, state, page, page_format, doc_id)
+    except Busy:
+        return _json_message(
+            429,
+            f"the server is busy ({state.limiter.max_concurrent} documents in work); retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    except TimeLimit:
+        return _json_message(
+            504, f"the document took longer than the time limit of {state.limiter.timeout_s:g} s"
+        )
+    except NoIndex:
+        return _json_message(
+            404, "this server has no source index; start it with `unspin serve --db PATH`"
+        )
+    except ValueError as error:  # ExtractionError and other bad-document errors
+        return _json_message(422, _one_line(error))
+    except Exception as error:
+        log.exception("unexpected error while processing a document")
+        return _json_message(500, f"internal error: {_one_line(error)}")
+    return JSONResponse(result)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+# --------------------------------------------------------------------------- the application
+
+
+def _default_engine() -> Any:
+    from unspin.engine import default_engine
+
+    return default_engine()
+
+
+def create_app(
+    engine: Any = None,
+    db: str | Path | None = None,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> FastAPI:
+    """Builds the app.
+
+    engine: an `unspin.engine.Engine`, a zero-argument callable that builds one (called once at
+    start-up, in a thread), or None for the process-wide default engine (also built at start-up).
+    db: path of a `SourceIndex` (SQLite) to trace against; without it tracing is off.
+    """
+    if max_body < 1:
+        raise ValueError("max_body must be at least 1 byte")
+    if engine is None:
+        engine_factory: Callable[[], Any] | None = _default_engine
+        engine = None
+    elif callable(engine) and not hasattr(engine, "detect"):
+        engine_factory, engine = engine, None
+    else:
+        engine_factory = None
+    state = ServerState(
+        engine=engine,
+        engine_factory=engine_factory,
+        db=Path(db) if db is not None else None,
+        limiter=WorkLimiter(max_concurrent, timeout_s),
+        max_body=max_body,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan protocol
+        if state.engine is None and state.engine_factory is not None:
+            log.info("loading the engine")
+            state.engine = await asyncio.to_thread(state.engine_factory)
+        try:
+            yield
+        finally:
+            state.limiter.shutdown()
+
+    app = FastAPI(
+        title="unspin",
+        version=__version__,
+        summary="Undo article spinning: extract, detect, restore, trace.",
+        description=(
+            "JSON endpoints return the same objects as the CLI's `--json` output. Send a document "
+            'as `{"text": ...}` or `{"html": ...}`; the server never fetches URLs. Limits: '
+            f"bodies over {max_body} bytes get 413, more than {max_concurrent} documents in work "
+            f"at once get 429, and a document that runs past {timeout_s:g} s gets 504."
+        ),
+        lifespan=lifespan,
+        docs_url=None,  # served below, from local assets when swagger-ui-bundle is installed
+        redoc_url=None,  # ReDoc would load from a CDN
+    )
+    app.state.unspin = state
+    app.add_middleware(BodyLimitMiddleware, max_body=max_body)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _mount_docs(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(error.errors())}, status_code=422)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/health", tags=["service"])
+    async def health() -> dict:
+        """Liveness and configuration: whether the engine is loaded, the index, busy slots."""
+        return {
+            "status": "ok" if state.engine is not None else "loading",
+            "version": __version__,
+            "engine": state.engine is not None,
+            "index": state.db is not None,
+            "busy": state.limiter.busy,
+            "max_concurrent": state.limiter.max_concurrent,
+            "timeout_s": state.limiter.timeout_s,
+            "max_body": state.max_body,
+        }
+
+    responses: dict[int | str, dict[str, Any]] = {
+        413: {"description": "Request body over the size limit."},
+        422: {"description": "Invalid request or a document with no usable text."},
+        429: {"description": "Every work slot is busy; retry later."},
+        504: {"description": "The document ran past the time limit."},
+    }
+
+    @app.post("/api/clean", tags=["pipeline"], responses=responses)
+    async def clean(document: DocumentIn) -> JSONResponse:
+        """The extracted article: title, title variants, body text, what was removed."""
+        return await _run_job(state, clean_job, document.page, document.page_format, document.id)
+
+    @app.post("/api/detect", tags=["pipeline"], responses=responses)
+    async def detect(document: DocumentIn) -> JSONResponse:
+        """Spinning verdict, calibrated score and the substituted spans (offsets into the article)."""
+        return await _run_job(state, detect_job, document.page, document.page_format, document.id)
+
+    @app.post("/api/restore", tags=["pipeline"], responses=responses)
+    async def restore(document: DocumentIn) -> JSONResponse:
+        """The restored article and every edit with its evidence."""
+        return await _run_job(state, restore_job, document.page, document.page_format, document.id)
+
+    @app.post(
+        "/api/trace",
+        tags=["pipeline"],
+        responses={**responses, 404: {"description": "The server has no source index."}},
+    )
+    async def trace(document: DocumentIn) -> JSONResponse:
+        """Ranked candidate sources from the server's index, with aligned passages."""
+        return await _run_job(state, trace_job, document.page, document.page_format, document.id)
+
+    @app.post(
+        "/api/analyze",
+        tags=["page"],
+        responses={**responses, 415: {"description": "Neither JSON nor multipart form data."}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/DocumentIn"}},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "text": {"type": "string"},
+                                "format": {"type": "string", "enum": ["auto", "html", "text"]},
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    )
+    async def analyze(request: Request) -> JSONResponse:
+        """Everything the page shows in one call: the article text, detection, restoration and,
+        with an index, the traced sources. Takes JSON or a multipart upload (`file`, or `text`)."""
+        parsed = await _read_analyze_request(request, state.max_body)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        page, page_format, doc_id = parsed
+        return await _run_job(state, analyze_job, page, page_format, doc_id)
+
+    return app
+
+
+def _validation_message(errors: Any) -> str:
+    """Pydantic's error list as one line a person can read."""
+    parts = []
+    for error in errors or []:
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts) or "invalid request"
+
+
+async def _read_analyze_request(
+    request: Request, max_body: int
+) -> tuple[str | bytes, str, str | None] | JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            body = await request.body()
+            document = DocumentIn.model_validate(json.loads(body))
+        except json.JSONDecodeError as error:
+            return _json_message(422, f"invalid JSON: {error.msg} at position {error.pos}")
+        except ValidationError as error:
+            return _json_message(422, _validation_message(error.errors()))
+        return document.page, document.page_format, document.id
+    if content_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=10, max_part_size=max_body) as form:
+            page_format = str(form.get("format") or "auto")
+            if page_format not in ("auto", "html", "text"):
+                return _json_message(422, "format: must be one of auto, html, text")
+            upload = form.get("file")
+            text = form.get("text")
+            if isinstance(upload, UploadFile) and upload.filename:
+                data = await upload.read()
+                if not data.strip():
+                    return _json_message(422, f"the uploaded file {upload.filename!r} is empty")
+                return data, page_format, upload.filename
+            if isinstance(text, str) and text.strip():
+                return text, page_format, None
+        return _json_message(422, "send a file (field 'file') or text (field 'text')")
+    return _json_message(415, "send application/json or multipart/form-data")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for uvicorn (`sockets=[...]`), so errors surface before start-up.
+
+    The protocol must be given as IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections
+    only when the socket says so, and without it Nagle's algorithm meets delayed ACKs and every
+    request on a kept-alive connection waits ~40 ms.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+@contextmanager
+def running_server(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Runs `app` with uvicorn in a background thread; yields its base URL, stops on exit.
+
+    For tests, benchmarks and notebooks: the port is bound before the thread starts, so the URL
+    is usable as soon as it is yielded (port 0 picks a free one).
+    """
+    import uvicorn
+
+    sock = listening_socket(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="unspin-server", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120  # start-up may load the engine
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the server failed to start")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start within 120 s")
+            time.sleep(0.02)
+        url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+        yield f"http://{url_host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs, from the locally installed swagger-ui-bundle when present.
+
+    No network at run time: without the bundle, /docs points at the CDN FastAPI uses by default
+    (which only works online) while /openapi.json always works.
+    """
+    try:
+        import swagger_ui_bundle  # type: ignore[import-not-found]
+    except ImportError:
+        assets = None
+    else:
+        assets = Path(swagger_ui_bundle.swagger_ui_path)
+        app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if assets is None:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="unspin API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="unspin API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )

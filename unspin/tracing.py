@@ -1,0 +1,338 @@
+"""Trace a page to the originals it copies, with the passages side by side.
+
+Two steps:
+
+1. *Find sources.* The page's anchors (names, acronyms, numbers — what a
+   spinner leaves alone, see `unspin.fingerprint`) are looked up in the
+   index's inverted postings; the documents sharing the rarest anchors become
+   candidates, and each candidate is scored by the estimated share of the
+   page's anchors it contains (bottom-k containment from its stored sketch).
+   A score is in [0, 1]: about 0.8-1.0 for a spun full copy, under 0.15 for an
+   unrelated article on the same beat.
+2. *Align passages.* For each reported source, sentences of the page and of
+   the source are paired by the overlap of their word bigrams and content
+   words (a third of the words may be synonyms, the rest still line up), and
+   runs of consecutive pairs are merged into passages with character offsets:
+   `page_*` into the traced text, `source_*` into the source's full text
+   (title, blank line, body).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from itertools import chain
+from typing import Any
+
+from unspin.fingerprint import Sketch, anchor_hashes
+from unspin.index import IndexedSketch, SourceIndex
+
+DEFAULT_THRESHOLD = 0.45
+"""Minimum estimated anchor containment for a match (chosen on the dev set, see docs/tracing.md)."""
+
+MIN_SHARED_ANCHORS = 3
+"""A match must rest on at least this many shared anchors, not on one lucky name."""
+
+CANDIDATE_POOL = 50
+"""Candidates re-scored from their sketches per query."""
+
+ALIGNED_CANDIDATES = 6
+"""Best candidates by anchors whose text is aligned with the page (at least 2 x top_k)."""
+
+PASSAGE_MIN_SIMILARITY = 0.3
+"""Sentence pairs below this word overlap (Dice) are not reported as copied."""
+
+COMMON_FEATURE_SENTENCES = 40
+"""Features found in more source sentences than this are not counted as shared (speed)."""
+
+MIN_BIGRAM_SHARE = 0.15
+"""Cheap gate before sentence alignment: share of the page's word bigrams found anywhere in
+the source. Spun full copies measure >= 0.35, the closest unrelated wikinews article <= 0.16."""
+
+FULL_CREDIT_SIMILARITY = 0.4
+"""A copied sentence at or above this overlap counts fully towards coverage, one below it
+in proportion: a spun copy's sentences sit around 0.45, a paraphrase on the same story lower."""
+
+_SENTENCE_RE = re.compile(r"[^\n.!?]*(?:[.!?]+[\"'”’)\]]*(?=\s|$)|\n|$)|[^\n]+")
+_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
+
+# Function words: spinners leave them, so they carry the sentence skeleton in
+# bigrams, but alone they say nothing about which sentence is which.
+_STOP_WORD_TEXT = (
+    "a about above after again against all also am an and any are as at be because been before "
+    "being below between both but by can could did do does doing down during each few for from "
+    "further had has have having he her here hers herself him himself his how i if in into is "
+    "it its itself just me more most my no nor not now of off on once only or other our ours "
+    "out over own same she should so some such than that the their theirs them then there "
+    "these they this those through to too under until up very was we were what when where "
+    "which while who whom why will with would you your said says say"
+)
+_STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
+
+
+@dataclass
+class Passage:
+    """A stretch of the page copied from a stretch of the source (character offsets)."""
+
+    page_start: int
+    page_end: int
+    source_start: int
+    source_end: int
+    similarity: float
+
+
+@dataclass
+class Match:
+    """A candidate source of the page."""
+
+    source_id: str
+    score: float
+    title: str
+    url: str | None
+    passages: list[Passage] = field(default_factory=list)
+    shared_anchors: int = 0
+
+
+@dataclass
+class TraceResult:
+    """Ranked sources, best first; empty when nothing clears the threshold."""
+
+    matches: list[Match]
+    page_anchors: int = 0
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"matches": [asdict(match) for match in self.matches]}
+
+
+def trace(
+    text: str,
+    index: SourceIndex,
+    *,
+    top_k: int = 5,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> TraceResult:
+    """Rank the indexed originals that `text` copies, with the copied passages of each.
+
+    A match's `score` is the mean of two shares of the page, each in [0, 1]:
+    its anchors (IDF-weighted) that the source contains, and its sentences
+    (by length) that align with a sentence of the source. `threshold` is the
+    minimum score reported.
+    """
+    page_hashes = anchor_hashes(text)
+    if not page_hashes:
+        return TraceResult([], 0)
+    pool, frequency, documents = index.candidates(page_hashes, limit=CANDIDATE_POOL)
+    weight = {
+        token: math.log(1 + documents / (1 + frequency.get(token, 0))) for token in page_hashes
+    }
+    by_anchor: list[tuple[float, int, IndexedSketch]] = []
+    for candidate in index.sketches(rowid for rowid, _ in pool):
+        estimate, hits = _weighted_containment(candidate.sketch, weight)
+        # A copy's own sentences decide the rest of its score; a candidate
+        # sharing under half the threshold in anchors cannot reach it.
+        if hits >= MIN_SHARED_ANCHORS and estimate >= threshold / 2:
+            by_anchor.append((estimate, hits, candidate))
+    by_anchor.sort(key=lambda item: (-item[0], -item[1], item[2].source_id))
+
+    page = _PageSentences(text)
+    matches: list[Match] = []
+    for estimate, hits, candidate in by_anchor[: ALIGNED_CANDIDATES + top_k]:
+        # Coverage is at most 1: stop once no remaining candidate can reach the
+        # threshold or displace the k-th best match (candidates come best first).
+        ceiling = (estimate + 1) / 2
+        if ceiling < threshold or (len(matches) >= top_k and ceiling <= matches[-1].score):
+            break
+        source = index.get_by_rowid(candidate.rowid)
+        if source is None:  # replaced by a writer since the lookup
+            continue
+        passages, coverage = page.align(source.full_text)
+        score = round((estimate + coverage) / 2, 4)
+        # A source whose text cannot be lined up with the page is not its source,
+        # however many names they share.
+        if passages and score >= threshold:
+            matches.append(
+                Match(
+                    source_id=candidate.source_id,
+                    score=score,
+                    title=candidate.title,
+                    url=candidate.url,
+                    passages=passages,
+                    shared_anchors=hits,
+                )
+            )
+            matches.sort(key=lambda match: (-match.score, match.source_id))
+    matches.sort(key=lambda match: (-match.score, match.source_id))
+    return TraceResult(matches[:top_k], len(page_hashes))
+
+
+def _weighted_containment(sketch: Sketch, weight: dict[int, float]) -> tuple[float, int]:
+    """IDF-weighted share of page anchors in the sketched document, and the shared count.
+
+    Only page anchors in the sketch's hash range are comparable (bottom-k
+    containment estimate, see `unspin.fingerprint`).
+    """
+    members = set(sketch.hashes)
+    total = shared = 0.0
+    hits = 0
+    for token, token_weight in weight.items():
+        if sketch.limit is not None and token > sketch.limit:
+            continue
+        total += token_weight
+        if token in members:
+            shared += token_weight
+            hits += 1
+    return (shared / total if total else 0.0), hits
+
+
+# -- passage alignment ---------------------------------------------------------------------------
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence (or line) spans of `text`, trimmed of surrounding whitespace."""
+    spans = []
+    for match in _SENTENCE_RE.finditer(text):
+        start, end = match.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start and _WORD_RE.search(text, start, end):
+            spans.append((start, end))
+    return spans
+
+
+def _features(sentence: str) -> frozenset[str | tuple[str, str]]:
+    """Content words and word bigrams of a sentence (set operations run in C)."""
+    words = _WORD_RE.findall(sentence.lower())
+    return frozenset(set(words) - _STOP_WORDS).union(zip(words, words[1:], strict=False))
+
+
+def _bigram_set(text: str) -> set[tuple[str, str]]:
+    """Word bigrams of a whole text, built in C-speed steps (the alignment gate)."""
+    words = _WORD_RE.findall(text.lower())
+    return set(zip(words, words[1:], strict=False))
+
+
+class _PageSentences:
+    """The page split once into sentences and paragraphs, aligned against each candidate."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.spans = sentence_spans(text)
+        self.features = [_features(text[start:end]) for start, end in self.spans]
+        # Paragraph number of each sentence: passages never cross a page paragraph,
+        # so a reader sees the copy paragraph by paragraph.
+        breaks = [m.start() for m in re.finditer(r"\n\s*\n", text)]
+        self.paragraph = [bisect_left(breaks, start) for start, _ in self.spans]
+        self.length = sum(end - start for start, end in self.spans)
+        self.vocabulary = frozenset().union(*self.features)
+        self.bigrams = _bigram_set(text)
+
+    def align(
+        self, source: str, min_similarity: float = PASSAGE_MIN_SIMILARITY
+    ) -> tuple[list[Passage], float]:
+        """Passages copied from `source`, and the share of the page's text they cover.
+
+        Coverage counts each copied sentence by its length, scaled down when
+        its similarity is under FULL_CREDIT_SIMILARITY.
+
+        Each page sentence is paired with the source sentence of highest Dice
+        coefficient over content words plus word bigrams; consecutive pairs
+        within one page paragraph (both sides moving forward by at most three
+        sentences, so a dropped, merged or split sentence does not break a run)
+        merge into one passage.
+        """
+        if not self.bigrams or (
+            len(self.bigrams & _bigram_set(source)) / len(self.bigrams) < MIN_BIGRAM_SHARE
+        ):
+            return [], 0.0
+        source_spans = sentence_spans(source)
+        if not self.spans or not source_spans:
+            return [], 0.0
+        source_features = [_features(source[s:e]) for s, e in source_spans]
+        by_feature: dict[str | tuple[str, str], list[int]] = {}
+        vocabulary = self.vocabulary
+        for position, features in enumerate(source_features):
+            for feature in features & vocabulary:
+                by_feature.setdefault(feature, []).append(position)
+        # A feature in very many sentences of a long source ("of the") tells them
+        # apart no better than chance and costs most of the counting: it still
+        # counts in the sentence sizes, not as shared. Never triggers for sources
+        # under COMMON_FEATURE_SENTENCES sentences.
+        for feature in [
+            f for f, where in by_feature.items() if len(where) > COMMON_FEATURE_SENTENCES
+        ]:
+            del by_feature[feature]
+
+        pairs: list[tuple[int, int, float]] = []
+        for page_position, features in enumerate(self.features):
+            if not features:
+                continue
+            overlap = Counter(chain.from_iterable(by_feature.get(f, ()) for f in features))
+            best_position, best_similarity = -1, 0.0
+            page_size = len(features)
+            # Most shared first; as a source sentence has at least `shared` features,
+            # 2*shared/(page_size+shared) bounds its Dice, so the scan stops early.
+            for source_position, shared in overlap.most_common():
+                if 2 * shared / (page_size + shared) <= best_similarity:
+                    break
+                similarity = 2 * shared / (page_size + len(source_features[source_position]))
+                if similarity > best_similarity:
+                    best_position, best_similarity = source_position, similarity
+            if best_similarity >= min_similarity:
+                pairs.append((page_position, best_position, best_similarity))
+
+        spans = self.spans
+        passages: list[Passage] = []
+        run: list[tuple[int, int, float]] = []
+        covered = 0.0
+
+        def flush() -> None:
+            nonlocal covered
+            if not run:
+                return
+            lengths = [spans[p][1] - spans[p][0] for p, _, _ in run]
+            covered += sum(
+                n * min(1.0, s / FULL_CREDIT_SIMILARITY)
+                for n, (_, _, s) in zip(lengths, run, strict=True)
+            )
+            similarity = sum(n * s for n, (_, _, s) in zip(lengths, run, strict=True)) / sum(
+                lengths
+            )
+            passages.append(
+                Passage(
+                    page_start=spans[run[0][0]][0],
+                    page_end=spans[run[-1][0]][1],
+                    source_start=min(source_spans[q][0] for _, q, _ in run),
+                    source_end=max(source_spans[q][1] for _, q, _ in run),
+                    similarity=round(similarity, 4),
+                )
+            )
+            run.clear()
+
+        for pair in pairs:
+            if run:
+                last_page, last_source, _ = run[-1]
+                if (
+                    self.paragraph[pair[0]] != self.paragraph[last_page]
+                    or pair[0] - last_page > 3
+                    or not 0 <= pair[1] - last_source <= 3
+                ):
+                    flush()
+            run.append(pair)
+        flush()
+        return passages, (covered / self.length if self.length else 0.0)
+
+
+def align_passages(
+    page: str, source: str, *, min_similarity: float = PASSAGE_MIN_SIMILARITY
+) -> list[Passage]:
+    """Passages of `page` copied from `source` (see `_PageSentences.align`)."""
+    return _PageSentences(page).align(source, min_similarity)[0]
