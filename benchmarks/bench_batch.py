@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard-size", type=int, default=5)
     parser.add_argument("--ray", action="store_true", help="also run the Ray engine (2 actors)")
     parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat all configurations, interleaved (load drifts)"
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
     if not args.data.is_file():
@@ -88,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         configs = [("local x1", 1, "local"), ("local x2", 2, "local")]
         if args.ray:
             configs.append(("ray x2", 2, "ray"))
-        for name, workers, engine in configs:
+        for round_no, (name, workers, engine) in (
+            (r, c) for r in range(args.rounds) for c in configs
+        ):
             job = BatchJob(
                 inputs=(str(data),),
                 output=Path(tmp) / f"out-{engine}-{workers}.jsonl",
@@ -97,11 +102,22 @@ def main(argv: list[str] | None = None) -> int:
                 engine_options=engine_options,
                 time_limit=600,
             )
-            results.append(
-                run_config(name, job, workers=workers, engine=engine, address=args.address)
-            )
+            result = run_config(name, job, workers=workers, engine=engine, address=args.address)
+            results.append({**result, "round": round_no})
 
-    by_name = {r["config"]: r for r in results}
+    by_name = {}  # per configuration: totals over rounds, so rates are documents / total time
+    for r in results:
+        total = by_name.setdefault(
+            r["config"], {"documents": 0, "seconds": 0.0, "busy": 0.0, "cpu": 0.0}
+        )
+        total["documents"] += r["documents"]
+        total["seconds"] += r["seconds"]
+        total["busy"] += r["seconds"] - r["startup_seconds"]
+        total["cpu"] += r["worker_cpu_seconds"]
+    for total in by_name.values():
+        total["documents_per_second"] = total["documents"] / total["seconds"]
+        total["steady_documents_per_second"] = total["documents"] / total["busy"]
+        total["documents_per_cpu_second"] = total["documents"] / total["cpu"] if total["cpu"] else 0
     ratios = {}
     one, two = by_name["local x1"], by_name["local x2"]
     for key in ("documents_per_second", "steady_documents_per_second", "documents_per_cpu_second"):
@@ -118,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine_options": engine_options,
         "cpus": os.cpu_count(),
         "results": results,
+        "totals": by_name,
         "ratios": ratios,
     }
     if args.out:

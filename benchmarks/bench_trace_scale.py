@@ -44,6 +44,7 @@ from unspin.index import SourceIndex  # noqa: E402
 from unspin.tracing import DEFAULT_THRESHOLD, trace  # noqa: E402
 
 SWEEP = (0.4, 0.45, 0.5, 0.55)
+REUSE_SHARE = 0.05
 MYTHES = Path("/usr/share/mythes/th_en_US_v2.dat")
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
 
@@ -260,13 +261,16 @@ def query_benchmarks(
             for t in SWEEP
         },
     )
-    false_scores, false_matches = [], []
+    false_scores, false_matches, unrelated_scores = [], [], []
+    reused = verbatim_reuse(held_out, indexed)
     for article in held_out:
         result = trace(f"{article['title']}\n\n{article['text']}", index, threshold=0.0)
         false_scores.append(result.matches[0].score if result.matches else 0.0)
         if result.matches and result.matches[0].score >= args.threshold:
             best = result.matches[0]
-            false_matches.append((article["id"], best.source_id, best.score))
+            false_matches.append((article["id"], best.source_id, best.score, reused[article["id"]]))
+        if reused[article["id"]][1] < REUSE_SHARE:
+            unrelated_scores.append(false_scores[-1])
     if held_out:
         results.update(
             false_match_rate=round(
@@ -275,12 +279,35 @@ def query_benchmarks(
             unrelated_score_max=max(false_scores),
             unrelated_score_p95=round(percentile(false_scores, 0.95), 4),
             false_matches=false_matches,
+            # Held-out pages sharing < REUSE_SHARE of their 8-word shingles verbatim
+            # with every indexed original: the truly unrelated ones.
+            unrelated_pages=len(unrelated_scores),
+            unrelated_false_match_rate_at={
+                str(t): round(sum(s >= t for s in unrelated_scores) / len(unrelated_scores), 4)
+                for t in SWEEP
+            },
             false_match_rate_at={
                 str(t): round(sum(s >= t for s in false_scores) / len(held_out), 4) for t in SWEEP
             },
         )
     print(json.dumps(results), flush=True)
     return results
+
+
+def _shingles(text: str, size: int = 8) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def verbatim_reuse(pages: list[dict], originals: list[dict]) -> dict[str, tuple[str, float]]:
+    """For each page, the original sharing the largest share of its 8-word shingles."""
+    original_shingles = [(a["id"], _shingles(a["text"])) for a in originals]
+    out = {}
+    for page in pages:
+        mine = _shingles(page["text"]) or {()}
+        best = max(original_shingles, key=lambda item: len(mine & item[1]))
+        out[page["id"]] = (best[0], round(len(mine & best[1]) / len(mine), 3))
+    return out
 
 
 def compare_lsh(index: SourceIndex, pairs: list[tuple[str, str]]) -> dict:

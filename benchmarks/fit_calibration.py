@@ -90,11 +90,23 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=40)
     parser.add_argument("--write", action="store_true", help="write unspin/data/calibration.json")
     parser.add_argument("--report", type=Path, default=None)
+    parser.add_argument(
+        "--features",
+        default="edit_rate,score_rate,spintax",
+        help="comma-separated features to fit (default: the ones that do not depend on genre)",
+    )
+    parser.add_argument("--cache", type=Path, default=None, help="JSON cache of computed features")
     args = parser.parse_args()
     names = [n for n in args.sets.split(",") if n]
+    use = [f for f in args.features.split(",") if f] if args.features else list(FEATURES)
     rows: dict[str, list[tuple[list[float], int]]] = {}
+    if args.cache and args.cache.is_file():
+        cached = json.loads(args.cache.read_text(encoding="utf-8"))
+        rows = {name: [(r[0], r[1]) for r in cached[name]] for name in names}
     started = time.perf_counter()
     for name in names:
+        if name in rows:
+            continue
         engine = Engine(model=None, exclude=[name])
         spun = read(args.dev / f"{name}.jsonl", args.limit)
         # Clean negatives: other articles than the spun ones where possible.
@@ -107,7 +119,12 @@ def main() -> int:
         rows[name] = data
         print(f"{name}: {len(data)} documents, {time.perf_counter() - started:.0f}s", flush=True)
 
-    report: dict = {"features": list(FEATURES), "limit": args.limit, "held_out": {}}
+    if args.cache:
+        args.cache.write_text(json.dumps(rows), encoding="utf-8")
+    # Keep only the chosen features (the cache holds all of them, in FEATURES order).
+    keep = [FEATURES.index(f) for f in use]
+    rows = {n: [([r[0][i] for i in keep], r[1]) for r in data] for n, data in rows.items()}
+    report: dict = {"features": use, "limit": args.limit, "held_out": {}}
     all_probs, all_labels = [], []
     for held in names:
         train = [r for n in names if n != held for r in rows[n]] or rows[held]
@@ -133,7 +150,7 @@ def main() -> int:
     weights, bias = fit_logistic(x, y)
     coefficients = {
         "bias": float(bias),
-        "weights": {f: float(w) for f, w in zip(FEATURES, weights, strict=True)},
+        "weights": {f: float(w) for f, w in zip(use, weights, strict=True)},
     }
     report["coefficients"] = coefficients
     if args.write:

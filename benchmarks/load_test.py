@@ -102,6 +102,8 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
         str(args.timeout),
         "--max-body",
         str(args.max_body),
+        "--keep-alive",
+        str(args.keep_alive),
         "--log-level",
         "warning",
     ]
@@ -146,6 +148,11 @@ async def sample_rss(pid: int, stop: asyncio.Event, samples: list[tuple[float, i
             await asyncio.wait_for(stop.wait(), 0.25)
 
 
+def _server_timing(header: str) -> float | None:
+    found = re.search(r"app;dur=([0-9.]+)", header)
+    return float(found.group(1)) if found else None
+
+
 async def client_loop(
     client: httpx.AsyncClient,
     texts: list[str],
@@ -155,6 +162,7 @@ async def client_loop(
     rng: random.Random,
     results: list[tuple[str, int | str, float]],
     backoff: bool,
+    server_times: list[tuple[str, float]],
 ) -> None:
     kinds, weights = zip(*mix.items(), strict=True)
     while time.monotonic() < deadline:
@@ -169,9 +177,13 @@ async def client_loop(
                 endpoint = "/api/analyze" if kind == "analyze" else "/api/detect"
                 response = await client.post(endpoint, json={"text": rng.choice(texts)})
             status: int | str = response.status_code
+            server_ms = _server_timing(response.headers.get("server-timing", ""))
         except httpx.HTTPError as error:
             status = type(error).__name__
+            server_ms = None
         results.append((kind, status, time.perf_counter() - started))
+        if server_ms is not None:
+            server_times.append((str(status), server_ms))
         if backoff and status == 429:
             # A polite client waits as told (Retry-After), jittered so clients do not align.
             retry_after = float(response.headers.get("retry-after", "1"))
@@ -195,11 +207,12 @@ async def run_load(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     mix["analyze"] = args.analyze_share
     mix["oversize"] = args.oversize_share
     results: list[tuple[str, int | str, float]] = []
+    server_times: list[tuple[str, float]] = []
     rss: list[tuple[float, int]] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(pid, stop, rss)) if pid else None
-    # Idle connections expire on the client before the server's keep-alive timeout (uvicorn: 5 s);
-    # with equal timeouts a request can go out on a connection the server is closing.
+    # Idle connections expire on the client well before the server's keep-alive timeout
+    # (--keep-alive); otherwise a request can go out on a connection the server is closing.
     limits = httpx.Limits(
         max_connections=args.clients, max_keepalive_connections=args.clients, keepalive_expiry=2.0
     )
@@ -219,6 +232,7 @@ async def run_load(args: argparse.Namespace, url: str, pid: int | None) -> dict:
                     random.Random(seed),
                     results,
                     args.respect_retry_after,
+                    server_times,
                 )
                 for seed in range(args.clients)
             )
@@ -243,6 +257,7 @@ async def run_load(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     return {
         "url": url,
         "clients": args.clients,
+        "keep_alive_s": args.keep_alive,
         "respect_retry_after": args.respect_retry_after,
         "duration_s": round(elapsed, 2),
         "server": health,
@@ -265,6 +280,14 @@ async def run_load(args: argparse.Namespace, url: str, pid: int | None) -> dict:
             for status in sorted(statuses)
             for values in [[lat for _, st, lat in results if str(st) == status]]
         },
+        "server_time_ms_by_status": {
+            status: {
+                "p50": round(percentile(values, 0.5), 1),
+                "p99": round(percentile(values, 0.99), 1),
+            }
+            for status in sorted({st for st, _ in server_times})
+            for values in [[ms for st, ms in server_times if st == status]]
+        },
         "latency_ms": {
             "all_p50": round(percentile(all_latencies, 0.5) * 1000, 1),
             "all_p99": round(percentile(all_latencies, 0.99) * 1000, 1),
@@ -283,25 +306,33 @@ async def run_load(args: argparse.Namespace, url: str, pid: int | None) -> dict:
 
 
 def markdown(report: dict) -> str:
-    by_status = report["latency_ms_by_status"]
+    """One table row: client-measured and server-side (Server-Timing) p50 / p99 per status."""
+    client = report["latency_ms_by_status"]
+    server = report["server_time_ms_by_status"]
     memory = report["server_rss_mib"]
 
     def cell(status: str) -> str:
-        values = by_status.get(status)
-        return f"{values['p50']} / {values['p99']}" if values else "–"
+        seen, spent = client.get(status), server.get(status)
+        if not seen:
+            return "–"
+        text = f"{seen['p50']:.0f} / {seen['p99']:.0f}"
+        if spent:
+            text += f" (server {spent['p50']:.1f} / {spent['p99']:.1f})"
+        return text
 
     header = (
-        "| clients | backs off on 429 | duration | requests/s | statuses | 200 p50 / p99 ms "
-        "| 429 p50 / p99 ms | 413 p50 / p99 ms | server RSS start → max → end |"
+        "| model | clients | backs off on 429 | duration | requests/s | statuses "
+        "| 200 p50 / p99 ms | 429 p50 / p99 ms | 413 p50 / p99 ms | server RSS start → max → end |"
     )
     row = (
-        f"| {report['clients']} | {'yes' if report['respect_retry_after'] else 'no'} "
+        f"| {report['model']} | {report['clients']} "
+        f"| {'yes' if report['respect_retry_after'] else 'no'} "
         f"| {report['duration_s']} s | {report['requests_per_s']} | "
         + ", ".join(f"{k}: {v}" for k, v in report["statuses"].items())
         + f" | {cell('200')} | {cell('429')} | {cell('413')} "
         f"| {memory['start']} → {memory['max']} → {memory['end']} MiB |"
     )
-    return "\n".join([header, "|---" * 9 + "|", row])
+    return "\n".join([header, "|---" * 10 + "|", row])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pid", type=int, help="its process id, to sample RSS (with --url)")
     parser.add_argument("--model", default="none", help="engine model for the started server")
     parser.add_argument("--db", help="source index for the started server")
-    parser.add_argument("--max-concurrent", type=int, default=2)
+    parser.add_argument("--max-concurrent", type=int, default=1)
+    parser.add_argument("--keep-alive", type=float, default=15.0, help="server keep-alive seconds")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--max-body", type=int, default=2 * 1024 * 1024)
     parser.add_argument("--input", default=str(WIKINEWS), help="JSONL with a text field")

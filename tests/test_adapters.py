@@ -84,6 +84,34 @@ def test_datatrove_filter_drops_spun_documents_with_reason(
     assert step.stats["dropped_unspin_spun"].total == 1
 
 
+def test_datatrove_pipeline_end_to_end(tmp_path: Path, engine_options: dict, engine) -> None:
+    """Reader -> UnspinFilter -> writer under datatrove's own executor (the step is pickled)."""
+    pytest.importorskip("datatrove", reason="datatrove is an optional extra")
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+
+    from unspin.adapters.datatrove import UnspinFilter
+
+    source = tmp_path / "in"
+    source.mkdir()
+    with (source / "pages.jsonl").open("w") as out:
+        for doc_id, text in (("spun", SPUN), ("clean", CLEAN)):
+            out.write(json.dumps({"id": doc_id, "text": text}) + "\n")
+    LocalPipelineExecutor(
+        pipeline=[
+            JsonlReader(str(source)),
+            UnspinFilter(engine_options=engine_options),
+            JsonlWriter(str(tmp_path / "kept"), compression=None),
+        ],
+        tasks=1,
+        logging_dir=str(tmp_path / "logs"),
+    ).run()
+    kept = [json.loads(line) for p in (tmp_path / "kept").glob("*.jsonl") for line in p.open()]
+    assert [d["id"] for d in kept] == ["clean"]
+    assert kept[0]["metadata"]["unspin_score"] == engine.detect(CLEAN).score
+
+
 def test_nemo_curator_score_filter_keeps_clean_documents(engine_options: dict, engine) -> None:
     pytest.importorskip("nemo_curator", reason="nemo-curator is an optional extra")
     import pandas as pd
@@ -154,3 +182,77 @@ def test_dolma_tagger_gives_the_batch_attributes(
     assert attribute_spans({"text": text, "detect": engine.detect(text).to_dict()}) == (
         batch_attributes
     )
+
+
+@pytest.mark.slow
+def test_the_real_dolma_tag_command_reproduces_the_batch_attributes(
+    tmp_path: Path, engine_options: dict
+) -> None:
+    """`dolma tag --taggers unspin` on batch's documents gives batch's attribute file."""
+    pytest.importorskip("dolma", reason="dolma is an optional extra")
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from unspin.batch import BatchJob, run_batch
+
+    pages = tmp_path / "pages.jsonl"
+    with pages.open("w") as out:
+        for doc_id, text in (("spun", SPUN), ("clean", CLEAN)):
+            out.write(json.dumps({"id": doc_id, "text": text}) + "\n")
+    batch_out = tmp_path / "batch"
+    job = BatchJob(
+        inputs=(str(pages),),
+        output=batch_out,
+        tasks=("detect",),
+        format="attributes",
+        engine_options=engine_options,
+    )
+    run_batch(job, progress=False)
+    dolma_root = tmp_path / "dolma"
+    shutil.copytree(batch_out / "documents", dolma_root / "documents")
+    dolma = Path(sys.executable).with_name("dolma")
+    if not dolma.exists():
+        pytest.skip("the dolma command is not installed beside this Python")
+    environment = dict(
+        os.environ,
+        UNSPIN_MODEL="none",
+        UNSPIN_LEXICAL="pps",
+        UNSPIN_DICT=engine_options["dictionaries"][0],
+    )
+    done = subprocess.run(
+        [
+            str(dolma),
+            "tag",
+            "--documents",
+            str(dolma_root / "documents" / "*.jsonl.gz"),
+            "--experiment",
+            "unspin",
+            "--taggers",
+            "unspin",
+            "--tagger_modules",
+            "unspin.adapters.dolma",
+            "--processes",
+            "1",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    def attributes(root: Path) -> list[dict]:
+        with gzip.open(root / "attributes" / "unspin" / "00000-pages.jsonl.gz", "rt") as lines:
+            return [json.loads(line) for line in lines]
+
+    from_batch, from_dolma = attributes(batch_out), attributes(dolma_root)
+    assert [a["id"] for a in from_dolma] == [a["id"] for a in from_batch] == ["spun", "clean"]
+    for ours, theirs in zip(from_batch, from_dolma, strict=True):
+        assert set(ours["attributes"]) == set(theirs["attributes"])
+        for name, spans in ours["attributes"].items():
+            assert [[s, e, round(v, 4)] for s, e, v in spans] == [
+                [s, e, round(v, 4)] for s, e, v in theirs["attributes"][name]
+            ]
+    assert from_dolma[0]["attributes"]["unspin__unspin__spans"], "the spun page has spans"

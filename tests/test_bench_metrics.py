@@ -417,3 +417,38 @@ def test_inverse_edits_always_restore_every_site(words, swaps):
         assert counts.distance_reduction == 1.0
     nothing = score_restoration(spun, original, sites, [])
     assert nothing.exact == 0 and nothing.untouched_changed == 0
+
+
+@given(
+    st.text(alphabet="ab .", max_size=25),
+    st.lists(st.tuples(st.integers(0, 25), st.integers(0, 6)), max_size=5),
+)
+def test_span_overlap_matches_a_brute_force_count(text, raw_ranges):
+    """The bisect-based coverage counts the same tokens as checking every token."""
+    from unspin.bench.metrics import _overlaps
+
+    ranges = [(min(s, len(text)), min(s + n, len(text))) for s, n in raw_ranges]
+    predicted, actual = ranges[::2], ranges[1::2]
+    tokens = tokenize(text)
+    in_predicted = [any(_overlaps(s, e, a, b) for a, b in predicted) for s, e, _ in tokens]
+    in_actual = [any(_overlaps(s, e, a, b) for a, b in actual) for s, e, _ in tokens]
+    counts = span_overlap(text, predicted, actual)
+    assert counts.predicted == sum(in_predicted)
+    assert counts.actual == sum(in_actual)
+    assert counts.tp == sum(p and a for p, a in zip(in_predicted, in_actual, strict=True))
+
+
+@given(
+    st.lists(st.sampled_from("abcd"), max_size=12), st.lists(st.sampled_from("abcd"), max_size=12)
+)
+def test_pure_python_edit_distance_agrees_with_rapidfuzz(a, b):
+    import sys
+
+    distance = pytest.importorskip("rapidfuzz.distance")
+    expected = distance.Levenshtein.distance(a, b)
+    saved = sys.modules.get("rapidfuzz.distance")
+    sys.modules["rapidfuzz.distance"] = None  # makes the import fail: the fallback runs
+    try:
+        assert token_edit_distance(a, b) == expected
+    finally:
+        sys.modules["rapidfuzz.distance"] = saved

@@ -19,7 +19,7 @@ from unspin.bench.runner import (
 )
 from unspin.cli import main
 from unspin.detection import Detection
-from unspin.restoration import Restoration
+from unspin.restoration import Edit, Restoration
 
 ORIGINALS = [
     (
@@ -281,3 +281,50 @@ def test_held_out_split_counts_as_seen_by_its_parent_and_is_swapped_out_unseen()
     assert _unseen_settings("moby") == {"exclude": ["moby"]}
     lexical = _unseen_settings("pps-heldout")["lexical"]
     assert "pps" not in lexical and "pps-train" in lexical
+
+
+class ScoresOutOfRange:
+    """Returns a score that is no probability, and edits that do not match the text."""
+
+    name = "broken"
+
+    def detect(self, text: str):
+        return Detection(spun=True, score=1.5, spans=[])
+
+    def restore(self, text: str):
+        bad = Edit(0, 4, "nope", "This", 1.0)
+        return Restoration(text="This" + text[4:], original=text, edits=[bad])
+
+
+def test_invalid_scores_and_edits_are_errors(dev_dir: Path):
+    sets = load_devsets(dev_dir, ["thesaurus"])
+    run = run_system(SystemSpec("broken", ScoresOutOfRange, ["thesaurus"]), sets, ["detect"])
+    assert all("not a probability" in r.error for r in run.results["thesaurus"])
+    run = run_system(SystemSpec("broken", ScoresOutOfRange, ["thesaurus"]), sets, ["restore"])
+    assert all("does not match" in r.error for r in run.results["thesaurus"])
+
+
+def test_problems_give_exit_1_with_the_reports_written(dev_dir: Path, tmp_path: Path, capsys):
+    pytest.importorskip("unspin.resources.dictionary")
+    out = tmp_path / "out"
+    # "thesaurus" is no built-in dictionary, so the seen engine cannot be given it.
+    code = main(
+        [
+            "bench",
+            "--sets",
+            str(dev_dir),
+            "--dict",
+            "thesaurus",
+            "--protocol",
+            "seen",
+            "--tasks",
+            "detect",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 1
+    assert "1 problem(s)" in capsys.readouterr().err
+    data = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert "seen protocol for thesaurus skipped" in data["notes"][0]
+    assert {r["system"] for r in data["results"]} == {"no-op", "tortured-lookup"}

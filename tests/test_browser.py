@@ -75,25 +75,43 @@ HOSTILE_HTML = """<!doctype html>
 </article></body></html>"""
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def engine():
     from unspin.engine import Engine
+
+    return Engine(model=None)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, engine):
     from unspin.index import SourceIndex
 
+    originals = [
+        {
+            "id": "hand/original",
+            "title": ORIGINAL_TITLE,
+            "text": ORIGINAL_BODY,
+            "url": "https://example.org/original",
+        }
+    ]
+    example = EXAMPLES / "spun-page.original.txt"
+    if example.is_file():
+        title, body = example.read_text(encoding="utf-8").split("\n\n", 1)
+        originals.append({"id": "wikinews/example", "title": title.strip(), "text": body.strip()})
     index_path = tmp_path_factory.mktemp("browser-index") / "sources.db"
     with SourceIndex(index_path) as index:
-        index.add(
-            [
-                {
-                    "id": "hand/original",
-                    "title": ORIGINAL_TITLE,
-                    "text": ORIGINAL_BODY,
-                    "url": "https://example.org/original",
-                }
-            ]
-        )
-    app = create_app(engine=Engine(model=None), db=index_path)
+        index.add(originals)
+    app = create_app(engine=engine, db=index_path)
     with running_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def small_server(engine):
+    with running_server(create_app(engine=engine, max_body=2000)) as url:
         yield url
 
 
@@ -215,6 +233,21 @@ def test_spun_article_is_highlighted_with_tooltips_and_restored_view(watched, se
     assert page.locator("#source-panel .passage").count() >= 1
     source_excerpts = " ".join(page.locator("#source-panel .source-excerpt").all_text_contents())
     assert "came as no surprise" in source_excerpts
+
+    # Focusing a passage outlines the same stretch of the article (CSS Custom Highlight API).
+    passage = expected["trace"]["matches"][0]["passages"][0]
+    page.locator("#source-panel .passage").first.focus()
+    outlined = page.evaluate(
+        """() => {
+            if (!CSS.highlights.has('passage')) return null;
+            const contents = [...CSS.highlights.get('passage')][0].cloneContents();
+            contents.querySelectorAll('.tip, .sr-only').forEach((node) => node.remove());
+            return contents.textContent;
+        }"""
+    )
+    assert outlined == expected["text"][passage["page_start"] : passage["page_end"]]
+    page.locator("#toggle-restored").focus()
+    assert page.evaluate("CSS.highlights.has('passage')") is False
     assert watched.dialogs == [] and watched.foreign_requests() == []
 
 
@@ -228,6 +261,10 @@ def test_keyboard_alone_reaches_every_control_and_phrase(watched):
     page.wait_for_selector("#results:not([hidden])")
     assert page.evaluate("document.activeElement.id") == "results"
     page.keyboard.press("Tab")
+    if page.evaluate("document.activeElement.id") == "removed-summary":
+        page.keyboard.press("Enter")  # the list of removed boilerplate opens by keyboard
+        assert page.locator("#removed-list").is_visible()
+        page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "toggle-restored"
     page.keyboard.press("Tab")
     focused = page.evaluate(
@@ -271,6 +308,48 @@ def test_uploaded_hostile_page_opens_no_dialog(watched, tmp_path):
     page.wait_for_timeout(200)
     assert watched.dialogs == []
     assert watched.foreign_requests() == []
+
+
+def test_bundled_content_farm_page_end_to_end(watched):
+    """The example page: boilerplate removed and listed, both titles shown, spun phrases marked,
+    and the Wikinews original found beside it."""
+    page_file = EXAMPLES / "spun-page.html"
+    if not page_file.is_file():
+        pytest.skip("examples/spun-page.html not found")
+    page = watched.page
+    page.set_input_files("#file-input", str(page_file))
+    page.click("#analyze-button")
+    page.wait_for_selector("#results:not([hidden])")
+    text = _visible_text(page, "#article-text")
+    assert text.startswith("Earthquake injures 25 people in southern Philippines")
+    assert "fbq(" not in text and "Leave a Reply" not in text
+    assert page.locator("#title-variants").is_visible()
+    assert "individuals" in page.text_content("#title-variants")
+    page.click("#removed-details summary")
+    kinds = page.locator("#removed-list .removed-kind").all_text_contents()
+    assert "tracking" in kinds
+    assert page.locator("#article-text mark").count() >= 3
+    assert page.locator("#source-panel").is_visible()
+    first_match = page.text_content("#source-panel .match h4")
+    assert first_match == "1. Earthquake injures 25 people in southern Philippines"
+    assert page.locator("#results script, #results img, #results iframe").count() == 0
+    assert watched.dialogs == [] and watched.foreign_requests() == []
+
+
+def test_server_limits_are_shown_as_readable_errors(browser_context, small_server):
+    watched = Watched(browser_context, small_server)
+    page = watched.page
+    try:
+        page.goto(small_server + "/")
+        page.fill("#page-input", SPUN_TEXT * 10)
+        page.click("#analyze-button")
+        error = page.locator("#error")
+        error.wait_for(state="visible")
+        assert "larger than this server accepts" in error.text_content()
+        assert page.locator("#results").is_hidden()
+        assert not page.locator("#analyze-button").is_disabled()
+    finally:
+        page.close()
 
 
 def test_empty_submission_shows_an_error(watched):

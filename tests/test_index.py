@@ -95,6 +95,10 @@ def test_refuses_files_that_are_not_an_index(tmp_path):
         raw.execute("CREATE TABLE t (x)")
     with pytest.raises(SourceIndexError, match="not an unspin source index"):
         SourceIndex(other)
+    with pytest.raises(SourceIndexError, match="cannot open index"):
+        SourceIndex(tmp_path)  # a directory
+    with pytest.raises(SourceIndexError, match="does not exist"):
+        SourceIndex(tmp_path / "no" / "such" / "index.db")
     with pytest.raises(SourceIndexError, match="no index"):
         SourceIndex(tmp_path / "missing.db", create=False)
     with pytest.raises(SourceIndexError, match="no id"):
@@ -132,6 +136,7 @@ def test_readers_keep_working_while_a_writer_adds(tmp_path):
     assert all((count - 50) % 100 == 0 for count in seen)
 
 
+@pytest.mark.slow
 def test_killed_writer_leaves_every_committed_batch(tmp_path):
     source = tmp_path / "originals.jsonl"
     with source.open("w") as out:

@@ -94,7 +94,11 @@ def test_capitalised_common_word_inside_a_title(engine: Engine) -> None:
 
 
 def test_multi_word_function_swap(engine: Engine) -> None:
-    result = engine.restore("The US positions got here as no surprise to the diplomats.")
+    # Spinners spin whole pages; a single odd phrase in clean prose is left alone (gate).
+    result = engine.restore(
+        "Deputy International Minister Sergei Ryabkov mentioned the US positions got here as "
+        "no shock to the diplomats."
+    )
     assert edits_of(result).get("got here") == "came"
 
 

@@ -129,6 +129,7 @@ def test_page_is_served_with_a_strict_content_security_policy(client):
     assert "default-src 'self'" in policy
     assert "script-src 'self';" in policy and "unsafe-inline" not in policy
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["server-timing"].startswith("app;dur=")
     page = response.text
     assert '<script src="/static/app.js" defer></script>' in page
     # No inline script or event-handler attributes: the CSP would block them anyway.
@@ -151,6 +152,12 @@ def test_openapi_lists_every_endpoint_and_docs_load_offline(client):
     for path in ("/api/clean", "/api/detect", "/api/restore", "/api/trace", "/api/analyze"):
         assert "post" in schema["paths"][path]
     assert "/health" in schema["paths"]
+    detect_ok = schema["paths"]["/api/detect"]["post"]["responses"]["200"]
+    assert detect_ok["content"]["application/json"]["schema"]["$ref"].endswith("/DetectOut")
+    span = schema["components"]["schemas"]["SpanOut"]
+    assert {"start", "end", "suggestion", "confidence", "evidence"} <= set(span["properties"])
+    analyze = schema["paths"]["/api/analyze"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(analyze)
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()

@@ -260,6 +260,19 @@ def test_devsets_schema_on_a_few_wikinews_articles(wikinews_path, tmp_path, monk
     assert summary["pps"]["documents"] == 2
 
 
+def test_devset_originals_are_what_unspin_spin_sees(wikinews_articles, tmp_path, capsys):
+    """The dev sets' originals equal the text `unspin clean`/`unspin spin` extract."""
+    build = _build_devsets_module()
+    records = wikinews_articles[:4]
+    page = tmp_path / "four.jsonl"
+    page.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    assert main(["spin", str(page), "--dict", "pps"]) == 0
+    spun = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [record["original"] for record in spun] == [
+        build.article_original(record) for record in records
+    ]
+
+
 @pytest.mark.slow
 def test_builtin_moby_spins_news_at_a_realistic_rate(wikinews_articles):
     from unspin.resources.dictionary import load_spinner_dictionary
@@ -271,3 +284,51 @@ def test_builtin_moby_spins_news_at_a_realistic_rate(wikinews_articles):
         assert_offsets_consistent(spun)
         fractions.append(spun.substituted_word_fraction())
     assert 0.15 < sum(fractions) / len(fractions) < 0.4
+
+
+def test_token_lookup_finds_exactly_what_the_head_pattern_finds():
+    """The spinner's fast path (token lookup, anchored matches) equals a full pattern scan."""
+    from unspin.spinner import _WORD, _head_spans
+
+    spinner = dictionary(
+        "art|x",
+        "well-known|x",
+        "red car|x",
+        "Red Car Club|x",
+        ".22 caliber|x",
+        "e-mail|x",
+        "bye bye|x",
+    )
+    rng = random.Random(5)
+    pieces = [
+        "art",
+        "Art",
+        "ART",
+        "well-known",
+        "Well-known",
+        "red",
+        "Red",
+        "car",
+        "Car",
+        "Club",
+        ".22",
+        "caliber",
+        "e-mail",
+        "E-mail",
+        "start",
+        "-",
+        " ",
+        "  ",
+        "\n",
+        ",",
+        "bye",
+        "Bye",
+    ]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) + rng.choice([" ", "", "\n", "-"]) for _ in range(30))
+        tokens: dict[str, list[tuple[int, int]]] = {}
+        for match in _WORD.finditer(text):
+            tokens.setdefault(match.group(), []).append(match.span())
+        for number in range(len(spinner)):
+            expected = [m.span() for m in spinner.head_pattern(number).finditer(text)]
+            assert _head_spans(text, tokens, spinner, number) == expected, (number, text)

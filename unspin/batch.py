@@ -547,6 +547,10 @@ def _worker_main(conn: Connection, processor_kwargs: dict[str, Any]) -> None:
     """Worker loop: build the processor once, then answer one result message per document."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     _die_with_parent()
+    # One worker = one CPU: math libraries must not each start a thread per core (N workers
+    # would then fight over N x cores threads). Ray does the same for its actors.
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     try:
         processor = DocumentProcessor(**processor_kwargs)
     except BaseException as exc:  # tell the parent why, once, instead of dying silently
@@ -682,7 +686,8 @@ class LocalPool:
         worker.cpu_now = cpu
         worker.processed += 1
         queued_key, _ = worker.queue.popleft()
-        assert queued_key == key, "worker answered out of order"
+        if queued_key != key:  # cannot happen with one pipe per worker; never mis-file a result
+            raise BatchError("internal error: a worker answered out of order")
         worker.head_since = time.monotonic()
         return [(key, record)]
 
@@ -1066,8 +1071,8 @@ def _assemble_parquet(work: WorkDir, output: Path) -> None:
     schema = pa.schema(fields)
     tmp, raw = _atomic_stream(output)
     with raw, pq.ParquetWriter(raw, schema, compression="zstd") as writer:
-        for file_index in range(len(work.files)):
-            rows = [_parquet_row(r, tasks) for r in iter_shard_records(work, file_index)]
+        for payload in _shard_payloads(work):  # one shard in memory at a time
+            rows = [_parquet_row(json.loads(line), tasks) for line in payload.splitlines()]
             if rows:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
     os.replace(tmp, output)

@@ -4,7 +4,7 @@ Why it looks like this:
 
 * The driver plans the shards (it counts each unfinished input file's records once) and hands
   Ray Data one row per *unfinished* shard: ``(file, shard number, first record, end record)``.
-* ``map_batches`` with a callable class and ``concurrency=N`` gives an actor pool: each actor
+* ``map_batches`` with a callable class and ``ActorPoolStrategy(size=N)`` gives an actor pool: each actor
   builds its ``DocumentProcessor`` — Engine, language model, index — once in ``__init__`` and
   then processes shard after shard. Nothing is loaded per batch.
 * An actor reads its shard's records itself (inputs must be at the same path on every node:
@@ -160,7 +160,7 @@ def run_ray(
         )
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # ours counts documents and errors
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     processor_kwargs = {
         "tasks": job.tasks,
         "db": str(job.db) if job.db else None,
@@ -173,12 +173,13 @@ def run_ray(
     cpu_by_worker: dict[int, float] = {}
     try:
         dataset = ray.data.from_items(pending, override_num_blocks=len(pending))
+        actors = max(1, min(workers, len(pending)))
         results = dataset.map_batches(
             ShardWorker,
             fn_constructor_kwargs={"job": job, "processor_kwargs": processor_kwargs},
             batch_size=1,
-            concurrency=max(1, min(workers, len(pending))),
             num_cpus=1,
+            compute=ray.data.ActorPoolStrategy(size=actors),  # `concurrency=N` before Ray 2.51
         )
         for row in results.iter_rows():
             file_index, shard_no = int(row["file_index"]), int(row["shard_no"])

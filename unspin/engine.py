@@ -132,18 +132,20 @@ QUOTE_CHARS = '"\u201c\u201d'
 # Decision constants, natural-log units (see docs/engine.md for how they were set).
 THESAURUS_PRIOR = -3.0  # an edit must beat the spun text by this much before other evidence
 SOURCE_BONUS = 0.75  # per extra resource agreeing on the relation
-USER_DICT_PRIOR = 3.0  # a user's spinner dictionary lists exactly this substitution
+USER_DICT_PRIOR = 8.0  # a user's spinner dictionary lists exactly this substitution
 LENGTH_PENALTY = 1.5  # n-gram engine: bias towards shorter text, per word removed
 NGRAM_MARGIN = 4.0  # n-gram-only engine: accept when gain + prior > this
 PREFILTER = 1.0  # causal engine: sites whose n-gram score + prior passes this are re-scored
-CAUSAL_MARGIN = 2.0  # causal engine: accept when combined score > this
+CAUSAL_MARGIN = 4.0  # causal engine: accept when combined score > this (set on dev data)
 NGRAM_WEIGHT_WITH_LM = 0.5  # weight of the n-gram gain next to the causal-LM gain
 QUOTE_MARGIN = 3.0
 SPUN_GATE = 0.5  # no edits below this document-level spin probability (but certain ones)
+STRONG_EXTRA = 8.0  # ...except edits this far above the margin (measured ~0.3 per 1000 clean words)
 PHRASE_BONUS = 2.0  # per extra word of a multi-word spun phrase found in a resource  # extra margin inside quotations
 MAX_CANDIDATES_PER_SPAN = 40
 TOP_PER_SITE = 2  # candidates per site re-scored by the causal LM
 MAX_CLUSTER = 3  # adjacent sites decoded jointly by the causal LM
+CAUSAL_BUDGET = 200  # sentence variants the causal LM scores per document (cost bound)
 BEAM_WIDTH = 8
 BEAM_OPTIONS = 6  # candidates per position entering the beam
 BEAM_PRUNE = -12.0  # candidates whose own gain minus cost is below this never enter
@@ -162,7 +164,7 @@ class Decision:
     evidence: list[str]
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
-    certain: bool = False  # spintax leftover or user-dictionary substitution
+    certain: bool = False  # spintax leftover, or far above the margin: made even on 'clean' pages
 
 
 @dataclass
@@ -187,6 +189,7 @@ class _SentenceState:
     logprob: float
     spintax: int
     sites: int
+    fast: list[Decision] = field(default_factory=list)
 
 
 def _ngram_word(token: Token) -> str:
@@ -289,20 +292,36 @@ class Engine:
                 total_lp += state.logprob
                 spintax += state.spintax
                 chosen = self._decide_ngram(state.words, state.scored, state.in_quote)
-                fast.extend(self._decision(text, state.word_tokens, *item) for item in chosen)
+                state.fast = [self._decision(text, state.word_tokens, *item) for item in chosen]
+                fast.extend(state.fast)
             analysis = Analysis(fast, words, total_lp, spintax, sum(s.sites for s in states))
             analysis.probability = spin_probability(analysis)
             if analysis.probability < SPUN_GATE:
                 analysis.decisions = [d for d in fast if d.certain]
             elif use_causal and self.causal is not None and restore:
                 slow: list[Decision] = []
+                budget = CAUSAL_BUDGET
                 for state in states:
                     if not state.scored:
                         continue
-                    chosen = self._decide_causal(
-                        text, state.tokens, state.word_tokens, state.words, state.scored,
-                        state.in_quote,
-                    )
+                    chosen = None
+                    if budget > 0:
+                        self._variants_used = 0
+                        chosen = self._decide_causal(
+                            text,
+                            state.tokens,
+                            state.word_tokens,
+                            state.words,
+                            state.scored,
+                            state.in_quote,
+                            budget,
+                        )
+                        budget -= self._variants_used
+                    if chosen is None:
+                        # Out of causal-LM budget for this document: keep the fast verdicts.
+                        slow.extend(state.fast)
+                        continue
+
                     slow.extend(
                         self._decision(text, state.word_tokens, *item, CAUSAL_MARGIN)
                         for item in chosen
@@ -547,7 +566,7 @@ class Engine:
             chosen.append((cand, score, self._alternatives(scored, cand)))
         return chosen
 
-    def _decide_causal(self, text, tokens, word_tokens, words, scored, in_quote):
+    def _decide_causal(self, text, tokens, word_tokens, words, scored, in_quote, budget=10**9):
         """Re-score the n-gram proposals with the causal LM, adjacent sites as one cluster."""
         proposals = self._beam(words, scored, in_quote, PREFILTER)
         if not proposals:
@@ -557,7 +576,7 @@ class Engine:
         proposals.sort(key=lambda c: c.first)
         clusters: list[list[Candidate]] = [[proposals[0]]]
         for cand in proposals[1:]:
-            if cand.first - clusters[-1][-1].last <= 2:
+            if cand.first - clusters[-1][-1].last <= 2 and len(clusters[-1]) < MAX_CLUSTER:
                 clusters[-1].append(cand)
             else:
                 clusters.append([cand])
@@ -567,18 +586,18 @@ class Engine:
         variants: list[tuple[int, tuple[Candidate, ...]]] = []
         for index, cluster in enumerate(clusters):
             choices = []
-            for cand in cluster[:MAX_CLUSTER]:
+            for cand in cluster:
                 site = by_site.get((cand.first, cand.last), [cand])
-                alts = [cand] + [c for c in site if c is not cand][: TOP_PER_SITE - 1]
-                choices.append([None, *alts])
-            combos = [()]
+                choices.append([cand] + [c for c in site if c is not cand][: TOP_PER_SITE - 1])
+            # Each site's alternatives alone, the n-gram's joint reading, and for two sites
+            # every combination: enough to let a pair win where neither wins alone, without
+            # the cost of a full product over long runs of substitutions.
             for site_choices in choices:
-                combos = [(*combo, choice) for combo in combos for choice in site_choices]
-            for combo in combos:
-                picked = tuple(c for c in combo if c is not None)
-                if picked:
-                    variants.append((index, picked))
-            variants.append((index, tuple(cluster)))
+                variants.extend((index, (c,)) for c in site_choices)
+            if len(cluster) > 1:
+                variants.append((index, tuple(cluster)))
+            if len(cluster) == 2:
+                variants.extend((index, (a, b)) for a in choices[0] for b in choices[1])
         seen = set()
         unique = []
         for index, picked in variants:
@@ -586,6 +605,8 @@ class Engine:
             if key not in seen:
                 seen.add(key)
                 unique.append((index, picked))
+        if len(unique) > budget:
+            return None
         texts = [_apply_candidates(text, word_tokens, list(p), start, end) for _i, p in unique]
         base_text = text[start:end]
         lm_gains = self.causal.variant_gains(base_text, texts)
@@ -619,6 +640,7 @@ class Engine:
                         alts.append((other.text, round(value, 2)))
                 share = total / len(picked) + CAUSAL_MARGIN
                 chosen.append((cand, share, alts))
+        self._variants_used = len(unique)
         return chosen
 
     def _decision(
@@ -631,7 +653,11 @@ class Engine:
         kind = "causal LM + n-gram" if margin == CAUSAL_MARGIN else "n-gram"
         evidence = sorted(cand.evidence) + [f"{kind} gain {score:+.1f} (margin {margin:.1f})"]
         sources = {e.split(" ", 1)[1] for e in cand.evidence if e.startswith("dictionary ")}
-        certain = bool(sources) or "spintax leftover" in cand.evidence
+        # A user dictionary's prior does not count towards "certain": on a clean page it
+        # would otherwise turn every listed word into an edit.
+        certain = "spintax leftover" in cand.evidence or (
+            score - max(cand.prior, 0.0) >= margin + STRONG_EXTRA
+        )
         return Decision(
             start, end, before, cand.text, score, confidence, evidence, alts, sources, certain
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -150,7 +151,9 @@ def extract(
         format = sniff_format(content)
     if format == "html":
         return _extract_html(content, id=id, meta=meta, source=source)
-    cleaned = clean_text(content)
+    # A title known from the input (a JSONL "title" field) is used like HTML's <title>.
+    known_title = meta.get("title") if isinstance(meta.get("title"), str) else ""
+    cleaned = clean_text(content, title=" ".join(known_title.split()))
     return _article(cleaned, id=id, format="text", meta=meta, source=source)
 
 
@@ -211,6 +214,8 @@ def _extract_html(
     if not text.strip():
         raise ExtractionError("no article text found in the HTML")
     # trafilatura puts one paragraph a line.
+    if not title and isinstance(meta.get("title"), str):
+        title = meta["title"]
     cleaned = clean_text(text, title=" ".join(title.split()))
     return _article(cleaned, id=id, format="html", meta=meta, source=source)
 
@@ -257,7 +262,7 @@ _CODE_CONTINUATION = re.compile(
 _CLOSING_LINE = re.compile(r"(?m)^[ \t]*[})\]][})\];, \t]*$")
 _TRACKING = re.compile(
     r"fbq|_fbq|fbevents|facebook\.com/tr|gtag|_gaq|_paq|dataLayer|google-analytics|googletagmanager|"
-    r"analytics|pixel|matomo|piwik|hotjar|clarity|quantserve|scorecardresearch|adsbygoogle|googletag",
+    r"analytics|pixel|matomo|piwik|hotjar|clarity|quantserve|scorecardresearch|adsbygoogle|googletag|\bga\s*\(",
     re.I,
 )
 # Leaked markup in text dumps: an opener, then (found with str.find, linear time) its closer.
@@ -284,7 +289,7 @@ _HARD_TRAILER = _full(
     r"(?:leave|post|add|write|submit|go away|depart|depart from) (?:a|your|an?) "
     r"(?:reply|comment|remark|response|respond)(?: cancel reply| cancel)?|"
     r"(?:%d|\d+) bloggers? (?:like|liked) this|comments are closed|"
-    r"related(?: posts| articles| stories| news| content| items)?|"
+    r"(?:related|associated)(?: posts| articles| stories| news| content| items| put up| posts)?|"
     r"(?:you (?:may|might) (?:also )?like|recommended(?: for you)?|more stories|read next|also read|"
     r"trending(?: now)?|most popular|popular posts|recent posts|latest posts|more from .{1,40})|"
     r"post navigation|about the author"
@@ -295,9 +300,10 @@ _LINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         _full(
             r"(?:source|supply|origin|sources|provide)\s*(?:link|hyperlink|hyper-link|hyper link|url|"
             r"links|hyperlinks|hyper hyperlink)?|"
-            r"(?:source|supply|origin)\s*:\s*[^.!?\n]{1,80}|"
+            r"(?:source|supply|origin)\s*:\s*(?:[A-Z0-9][\w&'.-]*(?: (?:[A-Z0-9][\w&'.-]*|of|the|and|for|on|de|la))"
+            r"{0,6}|[\w-]+(?:\.[\w-]+)+(?:/\S*)?)|"
             r"(?:read|learn|browse|view|see|study) (?:the )?(?:original|unique|authentic|full|complete|entire) "
-            r"(?:article|story|post|put up|submit|publish|report|piece|text)(?: (?:here|at|on|in) [^\n]{0,80})?|"
+            r"(?:article|story|post|put up|submit|publish)(?: here| (?:at|on|in) (?:[\w.&'-]+ ?){1,5})?|"
             r"(?:this|the) (?:article|story|post|text|piece|content|article article) (?:was|is|has been) "
             r"(?:originally|initially|first|initially) (?:published|printed|revealed|posted|appeared|printed) "
             r"(?:on|at|by|in) [^\n]{1,120}|"
@@ -339,22 +345,28 @@ _LINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\d+ (?:comments?|responses?|replies)|no comments(?: yet)?|"
             r"be the first to (?:comment|remark)(?: on [^\n]{0,100})?|"
             r"(?:previous|next|prev) (?:post|article|story|put up|submit)s?(?::[^\n]{0,150})?|"
-            r"tags?\s*:[^\n]{0,300}|(?:posted|filed) (?:in|under)\s*:?[^\n]{0,200}|"
+            r"tags?\s*:[^\n]{0,300}|(?:posted|filed) (?:in|under)\s*:[^\n]{0,200}|"
+            # "Posted in World, Asia": a list of capitalised category names, not a sentence.
+            r"(?:posted|filed) (?:in|under) (?:(?-i:[A-Z&])[\w&'-]*(?: (?-i:[A-Z&])[\w&'-]*){0,3}(?:\s*[,|]\s*)?){1,10}|"
             r"categor(?:y|ies)\s*:[^\n]{0,200}|advertisement|advertisment|sponsored(?: content)?|"
             r"(?:copyright\s*)?(?:©|\(c\)|copyright)\s*(?:\d{4}|[^\n]{0,20}\d{4})[^\n]{0,150}|"
             r"all rights reserved|skip to (?:main )?content|"
             r"(?:continue reading|read more|read full (?:article|story)|proceed (?:reading|studying))"
-            r"(?:\s*[:»›→]?\s*[^\n]{0,100})?"
+            r"(?:\s*[:»›→…]+\s*[^\n]{0,100}|\s*[»›→…]+)?"
         ),
     ),
 ]
+# Cookie banners and newsletter boxes: phrases that only such widgets use (searched in
+# lines up to _MAX_WIDGET_LINE), and short labels (whole line) that prose never is.
 _COOKIE = re.compile(
-    r"we use cookies|this (?:web ?site|site) uses cookies|uses cookies to (?:improve|ensure|give|provide|enhance)|"
+    r"\bwe use cookies|this (?:web ?site|site) uses cookies|uses cookies to (?:improve|ensure|give|provide|enhance)|"
     r"by (?:continuing to )?(?:use|using|browse|browsing) (?:this|our) (?:site|website)|"
-    r"you (?:agree|consent) to (?:the|our) use of cookies|(?:accept|reject|allow|decline) (?:all )?cookies|"
-    r"cookie (?:policy|settings|preferences|consent|notice)|if you continue to use this site we will assume|"
-    r"manage (?:consent|cookies)|privacy (?:&|and) cookies? policy",
+    r"you (?:agree|consent) to (?:the|our) use of cookies|if you continue to use this site we will assume",
     re.I,
+)
+_COOKIE_LABEL = _full(
+    r"(?:accept|reject|allow|decline) (?:all )?cookies|cookie (?:policy|settings|preferences|consent|notice)|"
+    r"manage (?:consent|cookies)|privacy (?:&|and) cookies? policy"
 )
 _COOKIE_BUTTON = _full(
     r"accept(?: all)?(?: cookies)?|reject(?: all)?|ok|okay|got it|i agree|agree|decline|allow(?: all)?|"
@@ -363,12 +375,14 @@ _COOKIE_BUTTON = _full(
 )
 _NEWSLETTER = re.compile(
     r"subscribe to (?:our|the) (?:[\w-]+ ){0,2}(?:newsletter|e-newsletter|mailing list)|"
-    r"sign up (?:for|to) (?:our|the) (?:[\w-]+ ){0,2}(?:newsletter|e-newsletter|mailing list|emails?)|"
+    r"sign up (?:for|to) (?:our|the) (?:[\w-]+ ){0,2}(?:newsletter|e-newsletter|mailing list)|"
     r"join (?:our|the) (?:[\w-]+ )?(?:mailing list|newsletter|mailing checklist)|"
     r"get (?:the|our) (?:latest|best|top)[^\n]{0,60}(?:delivered )?(?:to|in) your inbox|"
-    r"enter your e-?mail(?: address)?|thank you for subscribing|by (?:subscribing|signing up),? you agree|"
-    r"(?:daily|weekly) newsletter|never miss a (?:story|thing|post)",
+    r"enter your e-?mail(?: address)?|thank you for subscribing|by (?:subscribing|signing up),? you agree",
     re.I,
+)
+_NEWSLETTER_LABEL = _full(
+    r"(?:(?:our|the) )?(?:daily|weekly|free) (?:e-?)?newsletter|never miss a (?:story|thing|post)"
 )
 _NEWSLETTER_BUTTON = _full(r"subscribe|sign up|submit|e-?mail address|your e-?mail|join|\*")
 
@@ -385,6 +399,7 @@ def clean_text(text: str, *, title: str = "") -> CleanedText:
     """
     removed: list[Removed] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    original = text
     paragraph_mode = "block" if re.search(r"\n[ \t]*\n", text.strip()) else "line"
     text = _remove_html_leaks(text, removed)
     text = _remove_code(text, removed)
@@ -395,7 +410,21 @@ def clean_text(text: str, *, title: str = "") -> CleanedText:
     _remove_widget_lines(lines, keep, removed)
     found_title, variants = _find_title(lines, keep, removed, title, paragraph_mode)
     paragraphs = _paragraphs(lines, keep, paragraph_mode)
-    return CleanedText(found_title, variants, paragraphs, removed)
+    return CleanedText(found_title, variants, paragraphs, _in_page_order(removed, original))
+
+
+def _in_page_order(removed: list[Removed], original: str) -> list[Removed]:
+    """Removals sorted by where they were in the page (stages find them in another order)."""
+    if len(removed) < 2 or len(removed) > 1000:
+        return removed
+    flat = " ".join(original.split())
+    positions = {}
+    for item in removed:
+        key = " ".join(item.text.split())[:80]
+        if key not in positions:
+            found = flat.find(key)
+            positions[key] = found if found >= 0 else len(flat)
+    return sorted(removed, key=lambda item: positions[" ".join(item.text.split())[:80]])
 
 
 def _remove_html_leaks(text: str, removed: list[Removed]) -> str:
@@ -474,7 +503,12 @@ def _remove_code(text: str, removed: list[Removed]) -> str:
         if budget[0] <= 0:
             break  # pathological input: leave the rest as it is rather than stall
         end = _scan_statements(text, start, budget)
-        if match is strict:
+        # Tracking snippets are never prose; other starts (document.cookie, jQuery(...)) may be
+        # named in an article about the web, so what follows them must look like code too.
+        tracking_start = match is strict and (
+            match.group(0).startswith("!function") or _TRACKING.search(match.group(0)) is not None
+        )
+        if tracking_start:
             if end is None:  # never closed: take the rest of its line only
                 newline = text.find("\n", start)
                 end = length if newline < 0 else newline
@@ -665,15 +699,56 @@ def _remove_trailer(lines: list[str], keep: list[bool], removed: list[Removed]) 
             return
 
 
+# Cheap tests that rule most body lines out before the (slower) widget regexes run.
+_CREDIT_FIRST_WORDS = frozenset(
+    [
+        "source",
+        "supply",
+        "origin",
+        "sources",
+        "provide",
+        "read",
+        "learn",
+        "browse",
+        "view",
+        "see",
+        "study",
+        "this",
+        "the",
+        "originally",
+    ]
+)
+_COOKIE_HINTS = ("cookie", "continu", "using this", "using our", "browsing", "consent")
+_NEWSLETTER_HINTS = (
+    "newsletter",
+    "mailing",
+    "inbox",
+    "e-mail",
+    "email",
+    "subscrib",
+    "signing up",
+    "never miss",
+)
+
+
+@lru_cache(maxsize=16384)  # boilerplate lines repeat across the pages of a site
 def _line_kind(line: str) -> str | None:
     if len(line) > _MAX_WIDGET_LINE:
         return None
+    lower = line.lower()
+    first_word = re.sub(r"[^a-z-]", "", lower.split(None, 1)[0]) if lower else ""
     for kind, pattern in _LINE_PATTERNS:
+        if kind == "credit" and first_word not in _CREDIT_FIRST_WORDS:
+            continue
         if pattern.fullmatch(line):
             return kind
-    if _COOKIE.search(line):
+    if any(hint in lower for hint in _COOKIE_HINTS) and (
+        _COOKIE.search(line) or _COOKIE_LABEL.fullmatch(line)
+    ):
         return "cookie"
-    if _NEWSLETTER.search(line):
+    if any(hint in lower for hint in _NEWSLETTER_HINTS) and (
+        _NEWSLETTER.search(line) or _NEWSLETTER_LABEL.fullmatch(line)
+    ):
         return "newsletter"
     return None
 

@@ -149,15 +149,26 @@ class SourceIndex:
         if create and not self.path.parent.exists():
             raise SourceIndexError(f"directory {self.path.parent} does not exist")
         self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             self._open()
-        except sqlite3.DatabaseError as exc:
-            if hasattr(self, "_db"):
+        except (sqlite3.DatabaseError, SourceIndexError) as exc:
+            if self._db is not None:
                 self._db.close()
-            raise SourceIndexError(f"{self.path} is not an unspin source index ({exc})") from None
+            if isinstance(exc, SourceIndexError):
+                raise
+            if (
+                "not a database" in str(exc)
+                or isinstance(exc, sqlite3.DatabaseError)
+                and not (isinstance(exc, sqlite3.OperationalError))
+            ):
+                raise SourceIndexError(
+                    f"{self.path} is not an unspin source index ({exc})"
+                ) from None
+            raise SourceIndexError(f"cannot open index {self.path}: {exc}") from None
 
     def _open(self) -> None:
         db = self._db

@@ -136,12 +136,16 @@ def decode_bytes(data: bytes, declared_charset: str | None = None) -> str:
         matches = from_bytes(data)
         best = matches.best()
         if best is not None:
-            # On a tie prefer windows-1252, the web's most common legacy encoding (WHATWG
-            # reads latin-1 as it too): short Western texts score the same in cp1250.
+            # Prefer windows-1252, the web's most common legacy encoding (WHATWG reads
+            # latin-1 as it too), when it scores nearly as well as a rarer single-byte
+            # code page: on short texts detection cannot tell cp1252 from mac_latin2.
+            single_byte = best.encoding.startswith(("cp", "iso8859", "mac_", "latin", "koi8"))
             for match in matches:
-                if match.encoding == "cp1252" and (match.chaos, match.coherence) == (
-                    best.chaos,
-                    best.coherence,
+                if (
+                    single_byte
+                    and match.encoding == "cp1252"
+                    and match.chaos <= best.chaos + 0.1
+                    and match.coherence >= best.coherence - 0.1
                 ):
                     return str(match)
             return str(best)
@@ -300,6 +304,11 @@ def _read_stream(
             yield DocumentError(None, source, gzip_stream.error, container)
     except OSError as exc:
         yield DocumentError(None, source, f"cannot read: {_one_line(exc)}", container)
+    except (MemoryError, RecursionError, ValueError, LookupError, UnicodeError) as exc:
+        # Whatever else a malformed input provokes ends this input only, with one line.
+        yield DocumentError(
+            None, source, f"cannot read: {type(exc).__name__}: {_one_line(exc)}", container
+        )
 
 
 def _read_up_to(stream: IO[bytes], size: int) -> bytes:

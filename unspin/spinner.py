@@ -125,13 +125,17 @@ def spin(
     taken = bytearray(len(text))  # 1 where a substitution already sits
     replacements: list[tuple[int, int, str]] = []
 
-    for number in _candidate_lines(text, dictionary):
+    tokens: dict[str, list[tuple[int, int]]] = {}
+    for match in _WORD.finditer(text):
+        tokens.setdefault(match.group(), []).append(match.span())
+
+    for number in _candidate_lines(tokens, dictionary):
         head, *alternatives = dictionary.lines[number]
         others = [alt for alt in alternatives if alt.lower() != head.lower()]
         matches = [
-            match
-            for match in dictionary.head_pattern(number).finditer(text)
-            if taken.find(1, match.start(), match.end()) < 0
+            span
+            for span in _head_spans(text, tokens, dictionary, number)
+            if taken.find(1, span[0], span[1]) < 0
         ]
         if not matches:
             continue
@@ -146,25 +150,60 @@ def spin(
                 for match in matches
                 if rng.random() < rate
             ]
-        for match, choice in chosen:
-            surface = match.group()
+        for (start, end), choice in chosen:
+            surface = text[start:end]
             spun = "{" + surface + "}" if choice is None else _match_case(choice, surface)
-            replacements.append((match.start(), match.end(), spun))
-            taken[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
+            replacements.append((start, end, spun))
+            taken[start:end] = b"\x01" * (end - start)
 
     return _assemble(text, replacements, dictionary.name, id, source_id)
 
 
-def _candidate_lines(text: str, dictionary: SpinnerDictionary) -> list[int]:
-    """Line numbers, in dictionary order, whose head's words all occur in ``text``."""
+def _candidate_lines(
+    tokens: dict[str, list[tuple[int, int]]], dictionary: SpinnerDictionary
+) -> list[int]:
+    """Line numbers, in dictionary order, whose head's words all occur in the text."""
     by_first_word = dictionary.lines_by_first_word()
-    words = {match.group().lower() for match in _WORD.finditer(text)}
+    words = {word.lower() for word in tokens}
     numbers: set[int] = set()
     for word in words:
         numbers.update(
             number for number, head_words in by_first_word.get(word, ()) if head_words <= words
         )
     return sorted(numbers)
+
+
+def _head_spans(
+    text: str,
+    tokens: dict[str, list[tuple[int, int]]],
+    dictionary: SpinnerDictionary,
+    number: int,
+) -> list[tuple[int, int]]:
+    """Where line ``number``'s head occurs, as `SpinnerDictionary.head_pattern` matches it.
+
+    A one-word head (most lines) is looked up among the text's word tokens, which
+    is the same whole-word match without compiling and running a pattern a line.
+    """
+    head = dictionary.lines[number][0]
+    lower = head.lower()
+    forms = dict.fromkeys([head, lower, lower[:1].upper() + lower[1:]])
+    if _WORD.fullmatch(head):
+        return sorted(span for form in forms for span in tokens.get(form, ()))
+    pattern = dictionary.head_pattern(number)
+    if not _WORD.match(head):  # starts with punctuation (".22 caliber"): scan the text
+        return [match.span() for match in pattern.finditer(text)]
+    # A phrase can only start where a token equals its first word: try the pattern
+    # there (lookbehind still sees the text before), not across the whole text.
+    first_words = {_WORD.match(form).group() for form in forms}
+    starts = sorted(start for word in first_words for start, _ in tokens.get(word, ()))
+    spans: list[tuple[int, int]] = []
+    for start in starts:
+        if False:
+            continue  # inside the previous match, as finditer would skip it
+        match = pattern.match(text, start)
+        if match:
+            spans.append(match.span())
+    return spans
 
 
 def _match_case(replacement: str, surface: str) -> str:

@@ -24,6 +24,13 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _rate(value: float | None) -> str:
+    """Documents per second with enough digits to tell slow stages apart."""
+    if value is None:
+        return "–"
+    return f"{value:.3g}" if value < 10 else f"{value:.1f}"
+
+
 def _sorted_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(
         rows,
@@ -146,7 +153,7 @@ def tables(data: dict[str, Any]) -> dict[str, tuple[list[str], list[list[str]]]]
                     entry["protocol"],
                     stage,
                     str(timing["documents"]),
-                    _num(timing["docs_per_s"], 1),
+                    _rate(timing["docs_per_s"]),
                     _num(timing["ms_per_doc"], 1),
                     _num(entry["load_seconds"] / max(entry["builds"], 1), 1),
                     _num(entry["peak_rss_mb"], 0),
@@ -161,7 +168,7 @@ def tables(data: dict[str, Any]) -> dict[str, tuple[list[str], list[list[str]]]]
                     "–",
                     stage.replace("_", " "),
                     str(timing["documents"]),
-                    _num(timing["docs_per_s"], 1),
+                    _rate(timing["docs_per_s"]),
                     _num(timing["ms_per_doc"], 1),
                     "–",
                     "–",
@@ -258,6 +265,8 @@ def plots(data: dict[str, Any]) -> list[tuple[str, str]]:
 
         figure, (roc_ax, rel_ax) = plt.subplots(1, 2, figsize=(10, 4.2))
         for r in headline:
+            if r["detection"]["auroc"] is None:
+                continue  # spun or clean documents missing: no curve to draw
             label = f"{r['system']} {r['protocol']} {r['dictionary']}"
             fpr, tpr = zip(*r["detection"]["roc"], strict=True)
             roc_ax.plot(fpr, tpr, label=f"{label} (AUROC {_num(r['detection']['auroc'])})")

@@ -604,17 +604,24 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
         if run_tasks:
             for spec in specs:
                 run = run_system(spec, sets, run_tasks)
+                described = f"{spec.name} ({spec.protocol or 'per set'}; {', '.join(spec.sets)})"
                 if run.error:
-                    notes.append(
-                        f"{spec.name} ({spec.protocol or 'baseline'}, {', '.join(spec.sets)}) could not be built: {run.error}"
-                    )
+                    notes.append(f"{described} could not be built: {run.error}")
                     _warn(notes[-1])
                     continue
+                documents = sum(len(results) for results in run.results.values())
+                seconds = sum(t.seconds for t in run.times.values())
+                # One line per system, so a long run in the background shows its progress.
+                _warn(
+                    f"{described}: built in {run.load_seconds:.1f} s, "
+                    f"{documents} documents in {seconds:.1f} s"
+                )
                 first_error = next((r for rs in run.results.values() for r in rs if r.error), None)
                 if first_error:
                     count = sum(1 for rs in run.results.values() for r in rs if r.error)
                     notes.append(
-                        f"{spec.name} failed on {count} document(s), first {first_error.id}: {first_error.error}"
+                        f"{described} failed on {count} document(s), "
+                        f"first {first_error.id}: {first_error.error}"
                     )
                     _warn(notes[-1])
                 runs.append(run)
@@ -655,6 +662,7 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
         "speed": _speed(runs),
         "tracing": tracing,
         "peak_rss_mb": peak_rss_mb(),
+        # Every note is a problem: a system not built, documents it failed on, a skipped stage.
         "notes": notes,
     }
 

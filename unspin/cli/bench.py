@@ -106,9 +106,15 @@ def run(args: argparse.Namespace) -> int:
     from unspin.bench.report import write_reports
     from unspin.bench.runner import BenchConfig, BenchError, run_bench
 
+    sets_dir = args.sets
+    if sets_dir == DEFAULT_SETS and not sets_dir.is_dir():
+        # Run from elsewhere than the checkout root: look beside the installed (editable) package.
+        beside_package = Path(__file__).resolve().parents[2] / DEFAULT_SETS
+        if beside_package.is_dir():
+            sets_dir = beside_package
     protocols = ("unseen", "seen") if args.protocol == "both" else (args.protocol,)
     config = BenchConfig(
-        sets_dir=args.sets,
+        sets_dir=sets_dir,
         out_dir=args.out,
         dictionaries=args.dictionaries,
         limit=args.limit,
@@ -133,4 +139,11 @@ def run(args: argparse.Namespace) -> int:
     documents = args.out / "documents.jsonl"
     if documents.is_file():
         print(f"per document: {documents}")
+    if data["notes"]:
+        # The reports are written, but part of what was asked for is missing or failed.
+        print(
+            f"unspin bench: finished with {len(data['notes'])} problem(s); see Notes in the report",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -47,7 +47,7 @@ _JSON_CONTAINERS = ("jsonl", "parquet")
 
 
 def add_document_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add INPUT..., --text-key, --id-key and --json to a per-document command."""
+    """Add INPUT..., --text-key, --id-key, --input-format and --json to a per-document command."""
     parser.add_argument(
         "inputs",
         nargs="*",
@@ -69,6 +69,12 @@ def add_document_arguments(parser: argparse.ArgumentParser) -> None:
         help="JSONL/Parquet field holding the document id (default: id)",
     )
     parser.add_argument(
+        "--input-format",
+        choices=("auto", "html", "text"),
+        default="auto",
+        help="treat each document as HTML or as text instead of detecting it (default: auto)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="write one JSON object a line (always the case for JSONL input)",
@@ -87,7 +93,7 @@ def input_names(args: argparse.Namespace) -> list[str]:
 
 
 def iter_articles(
-    inputs: Sequence[str], *, text_key: str = "text", id_key: str = "id"
+    inputs: Sequence[str], *, text_key: str = "text", id_key: str = "id", format: str = "auto"
 ) -> Iterator[tuple[Article | None, DocumentError | None, str]]:
     """(article, None, container) or (None, error, container) for every document, in order.
 
@@ -102,7 +108,7 @@ def iter_articles(
             yield None, item, item.container
             continue
         try:
-            yield extract(item), None, item.container
+            yield extract(item, format=format), None, item.container
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the run
             _raise_if_debugging(exc)
             yield (
@@ -154,6 +160,7 @@ def run_documents(
         names,
         text_key=getattr(args, "text_key", "text"),
         id_key=getattr(args, "id_key", "id"),
+        format=getattr(args, "input_format", "auto"),
     ):
         if json_mode is None:
             json_mode = container in _JSON_CONTAINERS

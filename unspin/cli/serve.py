@@ -45,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="documents analysed at once; more get 429 (default 2)",
+        help="documents analysed at once; more get 429 (default 1)",
     )
     parser.add_argument(
         "--timeout",
@@ -53,6 +53,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="SECONDS",
         help="time limit per request; slower ones get 504 (default 60)",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        # Longer than common clients' own idle expiry (httpx: 5 s): with equal timeouts a client
+        # can send on a connection the server is just closing and get a connection error.
+        help="close idle keep-alive connections after this long (default %(default)s)",
     )
     parser.add_argument(
         "--log-level",
@@ -117,7 +126,12 @@ def run(args: argparse.Namespace) -> int:
     app = server_app.create_app(engine=engine, db=db, **limits)
     host, port = sock.getsockname()[:2]
     print(f"unspin: serving on http://{host}:{port}/ (Ctrl+C stops)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        timeout_keep_alive=max(1, round(args.keep_alive)),
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; a stop
     # asked for is a normal end for a server, so both end here with exit code 0.

@@ -25,7 +25,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +47,9 @@ log = logging.getLogger("unspin.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024  # bytes; a long news page in HTML is well under 1 MB
-DEFAULT_MAX_CONCURRENT = 2  # model work is CPU/accelerator bound: more threads only queue
+# The engine analyses one document at a time (it holds a lock), so a second slot would only
+# queue behind it and time out (504) under load instead of being refused at once (429).
+DEFAULT_MAX_CONCURRENT = 1
 DEFAULT_TIMEOUT_S = 60.0
 
 # The page loads only its own script and style; nothing inline, nothing from elsewhere.
@@ -103,6 +105,112 @@ class DocumentIn(BaseModel):
         if self.html is not None and self.format == "auto":
             return "html"
         return self.format
+
+
+# --------------------------------------------------------------------------- response schemas
+# For the OpenAPI documentation only: the endpoints return the pipeline's own `.to_dict()`
+# objects unchanged (the CLI's --json), so these describe them and never filter them.
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class RemovedOut(_Open):
+    kind: str = Field(description="script, tracking, trailer, credit, share, spintax, ...")
+    text: str
+
+
+class ArticleOut(_Open):
+    id: str | None
+    title: str
+    title_variants: list[str]
+    text: str = Field(description="Body paragraphs separated by blank lines.")
+    removed: list[RemovedOut]
+    format: str
+
+
+class SpanOut(_Open):
+    start: int = Field(
+        description="Character offset into the article text (title, blank line, body)."
+    )
+    end: int
+    text: str
+    suggestion: str
+    confidence: float
+    evidence: list[str] | str
+
+
+class DetectOut(_Open):
+    id: str | None
+    spun: bool
+    score: float = Field(description="Calibrated probability that the document was spun.")
+    spans: list[SpanOut]
+    family: str | None = None
+
+
+class EditOut(_Open):
+    start: int
+    end: int
+    before: str
+    after: str
+    confidence: float
+    evidence: list[str] | str | None = None
+
+
+class RestoreOut(_Open):
+    id: str | None
+    text: str = Field(description="The restored article.")
+    edits: list[EditOut]
+
+
+class PassageOut(_Open):
+    page_start: int
+    page_end: int
+    source_start: int
+    source_end: int
+    similarity: float
+
+
+class MatchOut(_Open):
+    source_id: str
+    score: float
+    title: str
+    url: str | None
+    passages: list[PassageOut]
+
+
+class TraceOut(_Open):
+    id: str | None
+    matches: list[MatchOut]
+
+
+class SourceOut(_Open):
+    id: str
+    title: str
+    url: str | None
+    text: str = Field(description="The source's full text, which passage source offsets index.")
+
+
+class AnalyzeOut(_Open):
+    id: str | None
+    text: str = Field(description="The article text that every page offset refers to.")
+    article: ArticleOut
+    detection: DetectOut
+    restoration: RestoreOut
+    trace: TraceOut | None
+    sources: dict[str, SourceOut]
+
+
+class HealthOut(_Open):
+    status: str
+    version: str
+    engine: bool
+    index: bool
+    busy: int
+    max_concurrent: int
+    timeout_s: float
+    max_body: int
 
 
 # --------------------------------------------------------------------------- limits
@@ -266,7 +374,7 @@ class BodyLimitMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Adds a Content-Security-Policy and related headers to every response."""
+    """Adds a Content-Security-Policy, related headers and Server-Timing to every response."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -276,11 +384,15 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope.get("path") in DOCS_PATHS else PAGE_CSP
+        started = time.perf_counter()
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
+                # Server-Timing: time spent in the app, which tells server work from client lag.
+                spent_ms = (time.perf_counter() - started) * 1000
                 headers = list(message.get("headers") or [])
                 headers += [
+                    (b"server-timing", f"app;dur={spent_ms:.1f}".encode()),
                     (b"content-security-policy", csp.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
@@ -496,7 +608,7 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan protocol
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.engine is None and state.engine_factory is not None:
             log.info("loading the engine")
             state.engine = await asyncio.to_thread(state.engine_factory)
@@ -533,7 +645,7 @@ def create_app(
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], response_model=HealthOut)
     async def health() -> dict:
         """Liveness and configuration: whether the engine is loaded, the index, busy slots."""
         return {
@@ -554,17 +666,17 @@ def create_app(
         504: {"description": "The document ran past the time limit."},
     }
 
-    @app.post("/api/clean", tags=["pipeline"], responses=responses)
+    @app.post("/api/clean", tags=["pipeline"], responses=responses, response_model=ArticleOut)
     async def clean(document: DocumentIn) -> JSONResponse:
         """The extracted article: title, title variants, body text, what was removed."""
         return await _run_job(state, clean_job, document.page, document.page_format, document.id)
 
-    @app.post("/api/detect", tags=["pipeline"], responses=responses)
+    @app.post("/api/detect", tags=["pipeline"], responses=responses, response_model=DetectOut)
     async def detect(document: DocumentIn) -> JSONResponse:
         """Spinning verdict, calibrated score and the substituted spans (offsets into the article)."""
         return await _run_job(state, detect_job, document.page, document.page_format, document.id)
 
-    @app.post("/api/restore", tags=["pipeline"], responses=responses)
+    @app.post("/api/restore", tags=["pipeline"], responses=responses, response_model=RestoreOut)
     async def restore(document: DocumentIn) -> JSONResponse:
         """The restored article and every edit with its evidence."""
         return await _run_job(state, restore_job, document.page, document.page_format, document.id)
@@ -572,6 +684,7 @@ def create_app(
     @app.post(
         "/api/trace",
         tags=["pipeline"],
+        response_model=TraceOut,
         responses={**responses, 404: {"description": "The server has no source index."}},
     )
     async def trace(document: DocumentIn) -> JSONResponse:
@@ -581,6 +694,7 @@ def create_app(
     @app.post(
         "/api/analyze",
         tags=["page"],
+        response_model=AnalyzeOut,
         responses={**responses, 415: {"description": "Neither JSON nor multipart form data."}},
         openapi_extra={
             "requestBody": {

@@ -17,6 +17,10 @@
   const scoreValue = $("score-value");
   const verdict = $("verdict");
   const summaryDetails = $("summary-details");
+  const titleVariants = $("title-variants");
+  const removedDetails = $("removed-details");
+  const removedSummary = $("removed-summary");
+  const removedList = $("removed-list");
   const toggle = $("toggle-restored");
   const articleHeading = $("article-heading");
   const articleHint = $("article-hint");
@@ -181,6 +185,7 @@
     if (!current) return;
     const restored = toggle.getAttribute("aria-pressed") === "true";
     const text = current.text || "";
+    clearOutline();
     articleText.replaceChildren();
     tipCounter = 0;
     if (restored) {
@@ -220,6 +225,29 @@
       parts.push(count + (count === 1 ? " piece" : " pieces") + " of boilerplate removed");
     }
     summaryDetails.textContent = parts.join(" · ");
+
+    // A title repeated at the top in another wording is evidence too (original, then spun).
+    const variants = (article.title_variants || []).filter((item) => typeof item === "string");
+    titleVariants.replaceChildren();
+    titleVariants.hidden = !variants.length;
+    if (variants.length) {
+      titleVariants.appendChild(el("span", { className: "tip-label", text: "The page also carried the title: " }));
+      titleVariants.appendChild(el("q", { text: variants.join(" / ") }));
+    }
+
+    // What extraction removed (scripts, trackers, trailers, credits, spintax braces), as text.
+    const removed = article.removed || [];
+    removedList.replaceChildren();
+    removedDetails.hidden = !removed.length;
+    removedSummary.textContent = "Removed from the page (" + removed.length + ")";
+    for (const item of removed) {
+      removedList.appendChild(
+        el("li", {}, [
+          el("span", { className: "removed-kind", text: String(item.kind || "removed") }),
+          el("span", { className: "removed-text", text: String(item.text || "") }),
+        ])
+      );
+    }
   }
 
   function showSource(result) {
@@ -254,12 +282,23 @@
       section.appendChild(meta);
       const passages = match.passages || [];
       if (passages.length) {
+        if (rank === 0) {
+          section.appendChild(
+            el("p", { className: "hint", text: "Hover or focus a passage to outline it in the article." })
+          );
+        }
         const list = el("ol", { className: "passages", attrs: { "aria-label": "Aligned passages" } });
         for (const passage of passages) {
           const pageExcerpt = text.slice(passage.page_start, passage.page_end);
           const sourceExcerpt = (source.text || "").slice(passage.source_start, passage.source_end);
+          const item = el("li", { className: "passage", attrs: { tabindex: "0" } });
+          const outline = () => outlinePassage(passage.page_start, passage.page_end);
+          item.addEventListener("mouseenter", outline);
+          item.addEventListener("focus", outline);
+          item.addEventListener("mouseleave", clearOutline);
+          item.addEventListener("blur", clearOutline);
           list.appendChild(
-            el("li", { className: "passage" }, [
+            fill(item, [
               el("p", { className: "similarity", text: "similarity " + percent(passage.similarity) }),
               el("div", { className: "pair" }, [
                 el("figure", { className: "excerpt page-excerpt" }, [
@@ -278,6 +317,50 @@
       }
       sourceContent.appendChild(section);
     });
+  }
+
+  function fill(node, children) {
+    for (const child of children) node.appendChild(child);
+    return node;
+  }
+
+  // Outline a passage of the page in the article (CSS Custom Highlight API: no DOM change, so
+  // the marks and tooltips stay as they are). Offsets are into the submitted text, so only the
+  // view "as submitted" can show them.
+  function outlinePassage(start, end) {
+    if (!window.CSS || !CSS.highlights || typeof Highlight === "undefined") return;
+    if (toggle.getAttribute("aria-pressed") === "true") return;
+    const range = rangeForOffsets(articleText, start, end);
+    if (range) CSS.highlights.set("passage", new Highlight(range));
+  }
+
+  function clearOutline() {
+    if (window.CSS && CSS.highlights) CSS.highlights.delete("passage");
+  }
+
+  // The DOM range covering characters [start, end) of the article text, skipping the
+  // tooltips and screen-reader labels that are not part of it.
+  function rangeForOffsets(root, start, end) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+      acceptNode: (node) =>
+        node.parentElement.closest(".tip, .sr-only, del") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+    });
+    const range = document.createRange();
+    let position = 0;
+    let started = false;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const length = node.data.length;
+      if (!started && start <= position + length) {
+        range.setStart(node, start - position);
+        started = true;
+      }
+      if (started && end <= position + length) {
+        range.setEnd(node, end - position);
+        return range;
+      }
+      position += length;
+    }
+    return null;
   }
 
   // ------------------------------------------------------------------ talking to the server
