@@ -198,7 +198,7 @@ def _head_spans(
     starts = sorted(start for word in first_words for start, _ in tokens.get(word, ()))
     spans: list[tuple[int, int]] = []
     for start in starts:
-        if False:
+        if spans and start < spans[-1][1]:
             continue  # inside the previous match, as finditer would skip it
         match = pattern.match(text, start)
         if match:
