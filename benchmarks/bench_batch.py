@@ -37,6 +37,31 @@ def write_input(source: Path, count: int, target: Path) -> int:
     return words // max(count, 1)
 
 
+def _spin(seconds: float) -> int:
+    """Count loop iterations for `seconds` of wall time: how much CPU this process gets."""
+    import time
+
+    end = time.perf_counter() + seconds
+    count = 0
+    while time.perf_counter() < end:
+        count += 1
+    return count
+
+
+def machine_ceiling(seconds: float = 3.0) -> float:
+    """What 2 processes get over 1 on this machine right now (pure-Python busy loops).
+
+    The 1 -> 2 worker speed-up of any engine cannot exceed this; on a machine shared with other
+    programs it is far below 2.
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        one = sum(pool.map(_spin, [seconds]))
+        two = sum(pool.map(_spin, [seconds, seconds]))
+    return round(two / one, 3)
+
+
 def run_config(name: str, job: BatchJob, *, workers: int, engine: str, address: str | None) -> dict:
     load_before = os.getloadavg()[0]
     summary = run_batch(
@@ -84,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.lexical:
         engine_options["lexical"] = [n.strip() for n in args.lexical.split(",") if n.strip()]
     results = []
+    ceilings = [machine_ceiling()]
+    print(f"machine ceiling for 2 vs 1 processes (busy loops): {ceilings[0]}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="unspin-bench-batch-") as tmp:
         data = Path(tmp) / "pages.jsonl"
         words = write_input(args.data, args.docs, data)
@@ -105,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             result = run_config(name, job, workers=workers, engine=engine, address=args.address)
             results.append({**result, "round": round_no})
 
+    ceilings.append(machine_ceiling())
+    print(f"machine ceiling for 2 vs 1 processes, at the end: {ceilings[1]}", file=sys.stderr)
     by_name = {}  # per configuration: totals over rounds, so rates are documents / total time
     for r in results:
         total = by_name.setdefault(
@@ -135,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "results": results,
         "totals": by_name,
+        "machine_ceiling_2_vs_1": ceilings,
         "ratios": ratios,
     }
     if args.out:

@@ -96,13 +96,23 @@ def main() -> int:
         help="comma-separated features to fit (default: the ones that do not depend on genre)",
     )
     parser.add_argument("--cache", type=Path, default=None, help="JSON cache of computed features")
+    parser.add_argument(
+        "--full-negatives",
+        type=int,
+        default=24,
+        help="clean articles analysed by the default engine (all resources) added as negatives",
+    )
     args = parser.parse_args()
     names = [n for n in args.sets.split(",") if n]
     use = [f for f in args.features.split(",") if f] if args.features else list(FEATURES)
     rows: dict[str, list[tuple[list[float], int]]] = {}
     if args.cache and args.cache.is_file():
         cached = json.loads(args.cache.read_text(encoding="utf-8"))
-        rows = {name: [(r[0], r[1]) for r in cached[name]] for name in names}
+        rows = {
+            name: [(r[0], r[1]) for r in cached[name]]
+            for name in [*names, "full"]
+            if name in cached
+        }
     started = time.perf_counter()
     for name in names:
         if name in rows:
@@ -119,15 +129,28 @@ def main() -> int:
         rows[name] = data
         print(f"{name}: {len(data)} documents, {time.perf_counter() - started:.0f}s", flush=True)
 
+    if args.full_negatives and "full" not in rows:
+        # Clean articles as the default engine (every resource loaded) sees them: it finds
+        # more candidate edits than an engine missing one thesaurus, so it must learn them too.
+        engine = Engine(model=None)
+        clean = read(args.dev / "clean.jsonl", args.full_negatives, offset=3 * args.limit)
+        data = []
+        for doc in clean:
+            values = features(engine.analyse(doc["text"], restore=False))
+            data.append(([values[f] for f in FEATURES], 0))
+        rows["full"] = data
+        print(f"full-engine negatives: {len(data)} documents", flush=True)
+    full = rows.pop("full", [])
     if args.cache:
-        args.cache.write_text(json.dumps(rows), encoding="utf-8")
+        args.cache.write_text(json.dumps({**rows, "full": full}), encoding="utf-8")
     # Keep only the chosen features (the cache holds all of them, in FEATURES order).
     keep = [FEATURES.index(f) for f in use]
     rows = {n: [([r[0][i] for i in keep], r[1]) for r in data] for n, data in rows.items()}
+    full = [([r[0][i] for i in keep], r[1]) for r in full]
     report: dict = {"features": use, "limit": args.limit, "held_out": {}}
     all_probs, all_labels = [], []
     for held in names:
-        train = [r for n in names if n != held for r in rows[n]] or rows[held]
+        train = ([r for n in names if n != held for r in rows[n]] or rows[held]) + full
         x = np.array([r[0] for r in train])
         y = np.array([r[1] for r in train], dtype=float)
         weights, bias = fit_logistic(x, y)
@@ -145,8 +168,9 @@ def main() -> int:
         print(held, report["held_out"][held], flush=True)
     report["reliability_held_out"] = reliability(np.array(all_probs), np.array(all_labels))
 
-    x = np.array([r[0] for n in names for r in rows[n]])
-    y = np.array([r[1] for n in names for r in rows[n]], dtype=float)
+    pooled = [r for n in names for r in rows[n]] + full
+    x = np.array([r[0] for r in pooled])
+    y = np.array([r[1] for r in pooled], dtype=float)
     weights, bias = fit_logistic(x, y)
     coefficients = {
         "bias": float(bias),

@@ -468,14 +468,17 @@ def test_time_limit_also_stops_python_code_outside_the_main_thread() -> None:
 
 
 def test_workers_over_the_memory_limit_are_recycled_between_documents(tmp_path: Path) -> None:
-    data = write_jsonl(tmp_path / "a.jsonl", paragraphs(10))
+    data = write_jsonl(tmp_path / "a.jsonl", paragraphs(40))
     reference = tmp_path / "reference.jsonl"
     run_batch(make_job([data], reference, shard_size=3), progress=False)
     output = tmp_path / "out.jsonl"
     summary = run_batch(
         make_job([data], output, shard_size=3), progress=False, max_worker_rss_mb=1.0
     )
-    assert summary.workers_recycled >= 2  # every worker passes 1 MB after its first chunk
+    # Every worker passes 1 MB with its first documents, gets no more work, and is replaced once
+    # its queue (at most 16 documents when cleaning) is done: 40 documents need at least three.
+    assert summary.workers_recycled >= 3
+    assert len(summary.worker_peak_rss_mb) == summary.workers_recycled + 1
     assert output.read_bytes() == reference.read_bytes()
 
 
@@ -637,3 +640,24 @@ def test_trace_task_uses_the_index(tmp_path: Path) -> None:
                 json.dumps(trace(row["text"], index).to_dict())
             )
     assert [row["top_source"] for row in rows] == ["orig0", "orig1", "orig2"]
+
+
+def test_cli_passes_the_engine_options_of_detect(
+    tmp_path: Path, pages: Path, engine, engine_options: dict
+) -> None:
+    from unspin.cli import main
+
+    output = tmp_path / "out.jsonl"
+    arguments = ["batch", str(pages), "-o", str(output), "--tasks", "detect", "--workers", "1"]
+    arguments += [
+        "--model",
+        "none",
+        "--lexical",
+        "pps",
+        "--dict",
+        engine_options["dictionaries"][0],
+    ]
+    assert main([*arguments, "--no-progress"]) == 0
+    records = read_jsonl(output)
+    assert [r["detect"] for r in records] == [engine.detect(r["text"]).to_dict() for r in records]
+    assert records[0]["detect"]["spans"]

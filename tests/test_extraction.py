@@ -521,3 +521,42 @@ def test_spun_form_lines_are_recognised_without_a_marker():
         "trailer",
         "trailer",
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        # Widget sentences spun with a thesaurus the patterns were not written for (Moby).
+        ("Your email marksmanship will not be broke the news.", "trailer"),
+        (
+            "Befriend my nickname, email, and website in this browser for the next spell I critique.",
+            "trailer",
+        ),
+        (
+            "We second nature cookies to assure that we donate you the outdo sense on our website.",
+            "cookie",
+        ),
+        (
+            "Enter your email address to undersign to this blog and take in notifications of new posts by email.",
+            "newsletter",
+        ),
+    ],
+)
+def test_spun_widget_sentences_keep_their_skeleton(line, kind):
+    article = extract(dump(*BODY, line))
+    assert article.paragraphs == BODY
+    assert [(item.kind, item.text) for item in article.removed] == [(kind, line)]
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Your letter will not be published in the paper, the editor said.",
+        "The website said the results will not be published until Monday, officials said.",
+        "Investigators said the email was sent from a browser in the capital on the next day.",
+        "The company said it uses cookies to track visitors, which regulators say breaks the law.",
+    ],
+)
+def test_prose_with_widget_words_is_kept(prose):
+    article = extract(dump(*BODY, prose))
+    assert article.removed == [] and article.paragraphs == [*BODY, prose]

@@ -109,6 +109,14 @@ def test_unrelated_articles_get_no_match(corpus, index):
     assert trace(fiction, index).matches == []
 
 
+def test_top_k_limits_and_validates(corpus, index):
+    indexed, _ = corpus
+    page = full_text(indexed[3])
+    assert len(trace(page, index, top_k=1).matches) == 1
+    with pytest.raises(ValueError, match="top_k"):
+        trace(page, index, top_k=0)
+
+
 def test_page_without_anchors_has_no_match(index):
     result = trace("it was a quiet day and nothing much happened at all.", index)
     assert result == TraceResult([], 0)

@@ -633,7 +633,19 @@ class LocalPool:
 
     def idle_capacity(self) -> list[_Worker]:
         """Ready workers that can take another chunk (keep at most two chunks queued each)."""
-        return [w for w in self.workers if w.ready and len(w.queue) < 2 * self.chunk_size]
+        return [
+            w
+            for w in self.workers
+            if w.ready and len(w.queue) < 2 * self.chunk_size and not self._over_memory(w)
+        ]
+
+    def _over_memory(self, worker: _Worker) -> bool:
+        """Past the memory limit: send it nothing more; it is replaced once its queue is done."""
+        return bool(
+            self.max_worker_rss_mb
+            and worker.processed
+            and worker.peak_rss_mb > self.max_worker_rss_mb
+        )
 
     def send(self, worker: _Worker, chunk: list[tuple[Any, Any]]) -> None:
         if not worker.queue:
@@ -700,12 +712,7 @@ class LocalPool:
         if not self.max_worker_rss_mb:
             return
         for worker in list(self.workers):
-            if (
-                worker.ready
-                and not worker.queue
-                and worker.processed
-                and worker.peak_rss_mb > self.max_worker_rss_mb
-            ):
+            if worker.ready and not worker.queue and self._over_memory(worker):
                 self.workers.remove(worker)
                 with contextlib.suppress(Exception):
                     worker.conn.send(None)

@@ -388,7 +388,8 @@ class Candidate:
     last: int
     text: str
     evidence: set[str] = field(default_factory=set)
-    prior: float = 0.0  # log-prior bonus of this substitution (user dictionaries, rules)
+    prior: float = 0.0  # log-prior of this substitution (resources agreeing, rules)
+    bonus: float = 0.0  # extra log-prior from a user's spinner dictionary, once a page is spun
 
     @property
     def key(self) -> tuple[int, int, str]:

@@ -139,7 +139,7 @@ PREFILTER = 1.0  # causal engine: sites whose n-gram score + prior passes this a
 CAUSAL_MARGIN = 4.0  # causal engine: accept when combined score > this (set on dev data)
 NGRAM_WEIGHT_WITH_LM = 0.5  # weight of the n-gram gain next to the causal-LM gain
 QUOTE_MARGIN = 3.0
-SPUN_GATE = 0.5  # no edits below this document-level spin probability (but certain ones)
+SPUN_GATE = 0.9  # edits only above this document-level spin probability (but certain ones)
 STRONG_EXTRA = 8.0  # ...except edits this far above the margin (measured ~0.3 per 1000 clean words)
 PHRASE_BONUS = 2.0  # per extra word of a multi-word spun phrase found in a resource  # extra margin inside quotations
 MAX_CANDIDATES_PER_SPAN = 40
@@ -242,6 +242,13 @@ class Engine:
         self.model_name = model
         self.causal = None if model in (None, "none") else load_causal_lm(model, device)
         self._lock = threading.RLock()
+        self._dict_on = False
+        self._variants_used = 0
+
+    def _prior(self, cand: Candidate) -> float:
+        """The candidate's log-prior; the user-dictionary bonus only once the page is judged
+        spun (`_dict_on`), so that a big dictionary cannot make a clean page look spun."""
+        return cand.prior + (cand.bonus if self._dict_on else 0.0)
 
     # ------------------------------------------------------------------ public API
 
@@ -291,14 +298,26 @@ class Engine:
                 words += len(state.words)
                 total_lp += state.logprob
                 spintax += state.spintax
+                # Gate on the neutral pass (user-dictionary bonus off), edit with it on.
+                self._dict_on = False
                 chosen = self._decide_ngram(state.words, state.scored, state.in_quote)
-                state.fast = [self._decision(text, state.word_tokens, *item) for item in chosen]
-                fast.extend(state.fast)
+                neutral = [self._decision(text, state.word_tokens, *item) for item in chosen]
+                fast.extend(neutral)
+                state.fast = neutral
+                if self.dictionary_names and state.scored:
+                    self._dict_on = True
+                    chosen = self._decide_ngram(state.words, state.scored, state.in_quote)
+                    state.fast = [self._decision(text, state.word_tokens, *item) for item in chosen]
+                    self._dict_on = False
             analysis = Analysis(fast, words, total_lp, spintax, sum(s.sites for s in states))
             analysis.probability = spin_probability(analysis)
+            self._dict_on = bool(self.dictionary_names)
+            spun_fast = [d for state in states for d in state.fast]
             if analysis.probability < SPUN_GATE:
                 analysis.decisions = [d for d in fast if d.certain]
-            elif use_causal and self.causal is not None and restore:
+            elif not (use_causal and self.causal is not None and restore):
+                analysis.decisions = spun_fast
+            else:
                 slow: list[Decision] = []
                 budget = CAUSAL_BUDGET
                 for state in states:
@@ -327,6 +346,7 @@ class Engine:
                         for item in chosen
                     )
                 analysis.decisions = slow
+            self._dict_on = False
         return analysis
 
     def _sentence_state(self, text, tokens: list[Token], protected, quoted) -> _SentenceState:
@@ -348,7 +368,9 @@ class Engine:
         n = len(word_tokens)
         name_like = self._name_mask(word_tokens)
 
-        def add(first: int, last: int, replacement: str, evidence: str, prior: float) -> None:
+        def add(
+            first: int, last: int, replacement: str, evidence: str, prior: float, bonus: float = 0.0
+        ) -> None:
             spun = " ".join(t.text for t in word_tokens[first : last + 1])
             if replacement.lower() == spun.lower():
                 return
@@ -356,10 +378,11 @@ class Engine:
             key = (first, last, replacement.lower())
             candidate = found.get(key)
             if candidate is None:
-                found[key] = Candidate(first, last, replacement, {evidence}, prior)
+                found[key] = Candidate(first, last, replacement, {evidence}, prior, bonus)
             else:
                 candidate.evidence.add(evidence)
                 candidate.prior = max(candidate.prior, prior)
+                candidate.bonus = max(candidate.bonus, bonus)
 
         for first in range(n):
             token = word_tokens[first]
@@ -394,7 +417,14 @@ class Engine:
                     inverse = [w for w in where if not w.endswith(":forward")]
                     if inverse:
                         for form in _forms(head, phrase):
-                            add(first, last, form, f"dictionary {inverse[0]}", USER_DICT_PRIOR)
+                            add(
+                                first,
+                                last,
+                                form,
+                                f"dictionary {inverse[0]}",
+                                THESAURUS_PRIOR,
+                                USER_DICT_PRIOR - THESAURUS_PRIOR,
+                            )
                 if last == first and (phrase in STOPWORDS or len(phrase) < 3):
                     continue
                 self._thesaurus_candidates(first, last, phrase, add)
@@ -488,7 +518,7 @@ class Engine:
         for gain, cand in scored:
             penalty = margin + (QUOTE_MARGIN if in_quote[cand.first] else 0.0)
             length_bonus = -LENGTH_PENALTY * (cand.last - cand.first + 1 - len(cand.text.split()))
-            cost = cand.prior - penalty + length_bonus
+            cost = self._prior(cand) - penalty + length_bonus
             options.setdefault(cand.first, []).append((gain + cost, cand, cost))
         pruned: dict[int, list[tuple[Candidate, list[str], float]]] = {}
         for first, items in options.items():
@@ -548,7 +578,11 @@ class Engine:
         return result
 
     def _alternatives(self, scored, cand, limit=3):
-        same = [(g + c.prior, c) for g, c in scored if (c.first, c.last) == (cand.first, cand.last)]
+        same = [
+            (g + self._prior(c), c)
+            for g, c in scored
+            if (c.first, c.last) == (cand.first, cand.last)
+        ]
         same.sort(key=lambda x: -x[0])
         return [(c.text, round(v, 2)) for v, c in same if c is not cand][:limit]
 
@@ -562,7 +596,7 @@ class Engine:
             others = [c for c in path if c is not cand]
             without = self._sentence_logprob(self._words_with(words, others))
             length_bonus = -LENGTH_PENALTY * (cand.last - cand.first + 1 - len(cand.text.split()))
-            score = full - without + cand.prior + length_bonus
+            score = full - without + self._prior(cand) + length_bonus
             chosen.append((cand, score, self._alternatives(scored, cand)))
         return chosen
 
@@ -581,7 +615,7 @@ class Engine:
             else:
                 clusters.append([cand])
         by_site: dict[tuple[int, int], list[Candidate]] = {}
-        for _gain, cand in sorted(scored, key=lambda x: -(x[0] + x[1].prior)):
+        for _gain, cand in sorted(scored, key=lambda x: -(x[0] + self._prior(x[1]))):
             by_site.setdefault((cand.first, cand.last), []).append(cand)
         variants: list[tuple[int, tuple[Candidate, ...]]] = []
         for index, cluster in enumerate(clusters):
@@ -620,7 +654,7 @@ class Engine:
                 # No length correction here: the causal LM compares whole sentences, and a
                 # spun phrase being longer than its original is part of why it reads worse.
                 margin = CAUSAL_MARGIN + (QUOTE_MARGIN if in_quote[cand.first] else 0.0)
-                cost += cand.prior - margin
+                cost += self._prior(cand) - margin
             total = lm_gain + NGRAM_WEIGHT_WITH_LM * ngram_gain + cost
             scores_by_variant[tuple(c.key for c in picked)] = total
             if total > 0 and (index not in best or total > best[index][0]):
@@ -656,7 +690,7 @@ class Engine:
         # A user dictionary's prior does not count towards "certain": on a clean page it
         # would otherwise turn every listed word into an edit.
         certain = "spintax leftover" in cand.evidence or (
-            score - max(cand.prior, 0.0) >= margin + STRONG_EXTRA
+            score - (cand.bonus if self._dict_on else 0.0) >= margin + STRONG_EXTRA
         )
         return Decision(
             start, end, before, cand.text, score, confidence, evidence, alts, sources, certain

@@ -733,8 +733,13 @@ _NEWSLETTER_HINTS = (
 
 @lru_cache(maxsize=16384)  # boilerplate lines repeat across the pages of a site
 def _line_kind(line: str) -> str | None:
+    """The kind of widget, trailer or credit line ``line`` is, or None for body text."""
     if len(line) > _MAX_WIDGET_LINE:
         return None
+    return _pattern_line_kind(line) or _spun_widget_kind(line)
+
+
+def _pattern_line_kind(line: str) -> str | None:
     lower = line.lower()
     first_word = re.sub(r"[^a-z-]", "", lower.split(None, 1)[0]) if lower else ""
     for kind, pattern in _LINE_PATTERNS:
@@ -750,6 +755,83 @@ def _line_kind(line: str) -> str | None:
         _NEWSLETTER.search(line) or _NEWSLETTER_LABEL.fullmatch(line)
     ):
         return "newsletter"
+    return None
+
+
+# Canonical widget sentences. Spinners rewrite them ("Save my identify, e mail, and web site
+# on this browser for the following time I remark.") with whatever thesaurus they use, so
+# besides the regexes above, which know the common spun forms, a line is also a widget line
+# when it keeps the template's skeleton: spinners replace content words but leave function
+# words, and the anchor words below (email, website, cookies...) mostly survive.
+_WIDGET_TEMPLATES: list[tuple[str, str]] = [
+    ("trailer", "Your email address will not be published."),
+    ("trailer", "Your email address will not be published. Required fields are marked *"),
+    ("trailer", "Save my name, email, and website in this browser for the next time I comment."),
+    ("trailer", "Notify me of follow-up comments by email."),
+    ("trailer", "Notify me of new posts by email."),
+    ("trailer", "This site uses Akismet to reduce spam. Learn how your comment data is processed."),
+    ("trailer", "You must be logged in to post a comment."),
+    ("cookie", "We use cookies to ensure that we give you the best experience on our website."),
+    ("cookie", "If you continue to use this site we will assume that you are happy with it."),
+    (
+        "cookie",
+        "We use cookies to ensure that we give you the best experience on our website. "
+        "If you continue to use this site we will assume that you are happy with it.",
+    ),
+    ("cookie", "This website uses cookies to improve your experience."),
+    ("cookie", "We'll assume you're ok with this, but you can opt-out if you wish."),
+    ("cookie", "By continuing to use this website, you agree to their use."),
+    ("newsletter", "Subscribe to our newsletter and get the latest news delivered to your inbox."),
+    (
+        "newsletter",
+        "Enter your email address to subscribe to this blog and receive notifications of new posts by email.",
+    ),
+    ("newsletter", "Sign up for our newsletter to get the latest news."),
+    ("share", "Click to share on Twitter (Opens in new window)"),
+    ("share", "Click to share on Facebook (Opens in new window)"),
+]
+_ANCHORS = frozenset(
+    ("email", "site", "cookies", "cookie", "browser", "comment", "comments", "newsletter",
+     "subscribe", "inbox", "spam", "akismet", "posts", "twitter", "facebook", "window", "opt",
+     "experience")
+)  # fmt: skip
+
+
+# Spellings of the same word (not synonyms): "e-mail", "electronic mail"; "web site", "website".
+_SPELLINGS = [
+    (re.compile(r"\b(?:e[- ]mail|electronic mail)\b"), "email"),
+    (re.compile(r"\b(?:web ?site|internet site|web page|webpage)\b"), "site"),
+    (re.compile(r"\bweb browser\b"), "browser"),
+    (re.compile(r"\b(\w+)n't\b"), r"\1 not"),
+]
+
+
+def _skeleton(text: str) -> list[str]:
+    lowered = text.lower().replace("\u2019", "'")
+    for pattern, replacement in _SPELLINGS:
+        lowered = pattern.sub(replacement, lowered)
+    return re.findall(r"[a-z0-9]+", lowered.replace("won not", "will not"))
+
+
+_TEMPLATE_SKELETONS = [(kind, _skeleton(text)) for kind, text in _WIDGET_TEMPLATES]
+
+
+def _spun_widget_kind(line: str) -> str | None:
+    if len(line) > 300:
+        return None
+    tokens = _skeleton(line)
+    present = _ANCHORS.intersection(tokens)
+    if not present:
+        return None
+    for kind, template in _TEMPLATE_SKELETONS:
+        if not 0.6 * len(template) <= len(tokens) <= 1.6 * len(template):
+            continue
+        if not present.intersection(template):
+            continue
+        matcher = SequenceMatcher(None, template, tokens, autojunk=False)
+        matched = sum(block.size for block in matcher.get_matching_blocks())
+        if matched >= 0.5 * len(template) and matched >= 0.5 * len(tokens):
+            return kind
     return None
 
 

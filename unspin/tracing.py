@@ -44,7 +44,7 @@ CANDIDATE_POOL = 50
 """Candidates re-scored from their sketches per query."""
 
 ALIGNED_CANDIDATES = 6
-"""Best candidates by anchors whose text is aligned with the page (at least 2 x top_k)."""
+"""How many candidates beyond top_k (best by anchors first) may have their text aligned."""
 
 PASSAGE_MIN_SIMILARITY = 0.3
 """Sentence pairs below this word overlap (Dice) are not reported as copied."""
@@ -129,6 +129,8 @@ def trace(
     (by length) that align with a sentence of the source. `threshold` is the
     minimum score reported.
     """
+    if top_k < 1:
+        raise ValueError("top_k must be at least 1")
     page_hashes = anchor_hashes(text)
     if not page_hashes:
         return TraceResult([], 0)
@@ -145,13 +147,15 @@ def trace(
             by_anchor.append((estimate, hits, candidate))
     by_anchor.sort(key=lambda item: (-item[0], -item[1], item[2].source_id))
 
+    if not by_anchor:
+        return TraceResult([], len(page_hashes))
     page = _PageSentences(text)
     matches: list[Match] = []
     for estimate, hits, candidate in by_anchor[: ALIGNED_CANDIDATES + top_k]:
         # Coverage is at most 1: stop once no remaining candidate can reach the
         # threshold or displace the k-th best match (candidates come best first).
         ceiling = (estimate + 1) / 2
-        if ceiling < threshold or (len(matches) >= top_k and ceiling <= matches[-1].score):
+        if ceiling < threshold or (len(matches) >= top_k and ceiling <= matches[top_k - 1].score):
             break
         source = index.get_by_rowid(candidate.rowid)
         if source is None:  # replaced by a writer since the lookup
@@ -172,7 +176,6 @@ def trace(
                 )
             )
             matches.sort(key=lambda match: (-match.score, match.source_id))
-    matches.sort(key=lambda match: (-match.score, match.source_id))
     return TraceResult(matches[:top_k], len(page_hashes))
 
 

@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+from unspin.cli._engine_args import add_engine_arguments
+
 TASK_NAMES = ("clean", "detect", "restore", "trace")
 
 
@@ -78,26 +80,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--text-key", default="text", help="JSONL/Parquet text field (default: text)"
     )
     parser.add_argument("--id-key", default="id", help="JSONL/Parquet id field (default: id)")
-    parser.add_argument(
-        "--model",
-        default="default",
-        help="causal LM for detect/restore: 'default', a Hugging Face id or path, or 'none'",
-    )
-    parser.add_argument(
-        "--dict",
-        action="append",
-        default=[],
-        dest="dictionaries",
-        metavar="FILE",
-        help="a spinner dictionary you have (repeatable)",
-    )
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="RESOURCE",
-        help="built-in lexical resource to leave out (repeatable)",
-    )
+    # The engine options of `unspin detect` / `unspin restore`, with the same names.
+    add_engine_arguments(parser)
     parser.add_argument(
         "--task-function",
         action="append",
@@ -152,10 +136,12 @@ def run(args: argparse.Namespace) -> int:
         engine_options: dict = {}
         if {"detect", "restore"} & set(tasks):
             engine_options = {"model": None if args.model.lower() == "none" else args.model}
-            if args.dictionaries:
-                engine_options["dictionaries"] = list(args.dictionaries)
-            if args.exclude:
-                engine_options["exclude"] = list(args.exclude)
+            # Only options that were given: they are part of the job's fingerprint.
+            for option in ("lexical", "exclude", "dictionaries"):
+                if getattr(args, option):
+                    engine_options[option] = list(getattr(args, option))
+            if args.device:
+                engine_options["device"] = args.device
         job = BatchJob(
             inputs=tuple(args.inputs),
             output=Path(args.output),

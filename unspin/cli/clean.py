@@ -22,7 +22,6 @@ def add_parser(subparsers: Any) -> None:
             "such as 'Supply hyperlink') and repeated titles are removed, spintax is repaired; "
             "--json lists every removal."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_document_arguments(parser)
     parser.set_defaults(func=run)

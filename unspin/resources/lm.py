@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import math
 import os
 import threading
@@ -202,9 +204,18 @@ class _LlamaCppBackend(_Backend):
             n_gpu_layers=gpu_layers,
         )
         self.bos = self.llm.token_bos()
+        # Free the model before interpreter teardown: llama-cpp-python's __del__ fails noisily
+        # ("'NoneType' object is not callable") when it runs after its module is unloaded.
+        atexit.register(self.close)
         self._base_text: str | None = None
         self._base_ids: list[int] = []
         self._base_lp: list[float] = []
+
+    def close(self) -> None:
+        llm, self.llm = getattr(self, "llm", None), None
+        if llm is not None:
+            with contextlib.suppress(Exception):
+                llm.close()
 
     def _tokens(self, text: str) -> list[int]:
         ids = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
