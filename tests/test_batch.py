@@ -115,9 +115,9 @@ def test_expand_inputs_walks_folders_in_sorted_order_and_skips_hidden(tmp_path: 
     [(["-"], "standard input"), (["missing.jsonl"], "no such file")],
 )
 def test_expand_inputs_refuses_what_cannot_be_resumed(
-    tmp_path: Path, inputs: list[str], message: str
+    tmp_path: Path, inputs: list[str], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(BatchError, match=message):
         expand_inputs(inputs)
 

@@ -74,16 +74,26 @@ def test_clean_wikinews_articles_are_not_flagged(engine: Engine, wikinews_articl
 
 def test_user_dictionary_is_a_strong_prior_and_names_the_family(tmp_path: Path) -> None:
     ours = tmp_path / "acme.txt"
-    ours.write_text("exploded|blew up|went off\nofficials|federals\n", encoding="utf-8")
+    ours.write_text(
+        "exploded|went off\nofficials|federals\nsurprise|shock\nsaid|mentioned\n"
+        "meeting|gathering\nforeign|international\nminister|priest\n",
+        encoding="utf-8",
+    )
     other = tmp_path / "other.txt"
     other.write_text("house|dwelling\n", encoding="utf-8")
-    engine = Engine(lexical=[], dictionaries=[ours, other], model=None)
-    text = "The federals said a bomb went off near the station. The federals left."
-    restored = engine.restore(text)
-    assert (
-        restored.text == "The officials said a bomb exploded near the station. The officials left."
+    engine = Engine(dictionaries=[ours, other], model=None)
+    text = (
+        "The federals mentioned a bomb went off near the station on Monday. The federals left "
+        "the gathering after the blast, which came as no shock to residents. The international "
+        "priest mentioned the gathering would resume."
     )
+    restored = engine.restore(text)
+    # "went off" is fluent English: only the dictionary's prior gets it restored.
+    assert "a bomb exploded near" in restored.text
+    assert "The officials left the meeting" in restored.text
     assert engine.detect(text).family == "acme"
+    # The dictionary does not make a clean page look spun.
+    assert engine.restore(CLEAN).text == CLEAN
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -127,3 +137,11 @@ def test_cli_detect_and_restore(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
+
+
+def test_evidence_names_the_model_that_decided(engine: Engine) -> None:
+    # Regression: n-gram decisions were labelled "causal LM" when both margins were equal.
+    result = engine.detect("The Secretary Common of the United Nations spoke in Geneva.")
+    evidence = result.spans[0].evidence
+    assert any(item.startswith("n-gram gain") for item in evidence)
+    assert not any("causal" in item for item in evidence)

@@ -394,12 +394,3 @@ class Candidate:
     @property
     def key(self) -> tuple[int, int, str]:
         return (self.first, self.last, self.text.lower())
-
-
-def is_name_like(token: Token, position: int, known: set[str] | RelationIndex) -> bool:
-    """Capitalised mid-sentence word that is not a capitalised common word: protect it."""
-    if position == 0 or not token.text[:1].isupper():
-        return False
-    if token.text.isupper() and len(token.text) > 1:
-        return True  # acronyms: FSB, NATO
-    return token.lower not in known

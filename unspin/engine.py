@@ -17,6 +17,7 @@ False edits are worse than missed ones, so margins are set on clean text (docs/e
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import threading
@@ -127,21 +128,21 @@ STOPWORDS = frozenset(
 )
 ARTICLES = frozenset({"a", "an", "the"})
 URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
-QUOTE_CHARS = '"\u201c\u201d'
 
 # Decision constants, natural-log units (see docs/engine.md for how they were set).
 THESAURUS_PRIOR = -3.0  # an edit must beat the spun text by this much before other evidence
 SOURCE_BONUS = 0.75  # per extra resource agreeing on the relation
+HEAD_DICT_PRIOR = 0.0  # ...when the spun word heads a line of that dictionary itself
 USER_DICT_PRIOR = 8.0  # a user's spinner dictionary lists exactly this substitution
 LENGTH_PENALTY = 1.5  # n-gram engine: bias towards shorter text, per word removed
 NGRAM_MARGIN = 4.0  # n-gram-only engine: accept when gain + prior > this
 PREFILTER = 1.0  # causal engine: sites whose n-gram score + prior passes this are re-scored
 CAUSAL_MARGIN = 4.0  # causal engine: accept when combined score > this (set on dev data)
 NGRAM_WEIGHT_WITH_LM = 0.5  # weight of the n-gram gain next to the causal-LM gain
-QUOTE_MARGIN = 3.0
-SPUN_GATE = 0.9  # edits only above this document-level spin probability (but certain ones)
-STRONG_EXTRA = 8.0  # ...except edits this far above the margin (measured ~0.3 per 1000 clean words)
-PHRASE_BONUS = 2.0  # per extra word of a multi-word spun phrase found in a resource  # extra margin inside quotations
+QUOTE_MARGIN = 3.0  # extra margin inside quotations
+SPUN_GATE = 0.7  # edits only above this document-level spin probability (but certain ones)
+STRONG_EXTRA = 10.0  # ...except edits this far above the margin (rare on clean text)
+PHRASE_BONUS = 2.0  # per extra word of a multi-word spun phrase found in a resource
 MAX_CANDIDATES_PER_SPAN = 40
 TOP_PER_SITE = 2  # candidates per site re-scored by the causal LM
 MAX_CLUSTER = 3  # adjacent sites decoded jointly by the causal LM
@@ -244,6 +245,7 @@ class Engine:
         self._lock = threading.RLock()
         self._dict_on = False
         self._variants_used = 0
+        self._forms_cache: dict[str, list[tuple[str, str, float]]] = {}
 
     def _prior(self, cand: Candidate) -> float:
         """The candidate's log-prior; the user-dictionary bonus only once the page is judged
@@ -342,7 +344,7 @@ class Engine:
                         continue
 
                     slow.extend(
-                        self._decision(text, state.word_tokens, *item, CAUSAL_MARGIN)
+                        self._decision(text, state.word_tokens, *item, causal=True)
                         for item in chosen
                     )
                 analysis.decisions = slow
@@ -413,7 +415,12 @@ class Engine:
                 if span[-1].text.isdigit():
                     break
                 # User spinner dictionaries: the strongest evidence there is.
-                for head, where in self.user.related(phrase).items():
+                user_related = self.user.related(phrase)
+                # A word the dictionary would itself have replaced (it heads a line) is more
+                # likely an original the spinner skipped than a substitution: small bonus.
+                is_head = any(w.endswith(":forward") for ws in user_related.values() for w in ws)
+                bonus = (HEAD_DICT_PRIOR if is_head else USER_DICT_PRIOR) - THESAURUS_PRIOR
+                for head, where in user_related.items():
                     inverse = [w for w in where if not w.endswith(":forward")]
                     if inverse:
                         for form in _forms(head, phrase):
@@ -423,7 +430,7 @@ class Engine:
                                 form,
                                 f"dictionary {inverse[0]}",
                                 THESAURUS_PRIOR,
-                                USER_DICT_PRIOR - THESAURUS_PRIOR,
+                                bonus,
                             )
                 if last == first and (phrase in STOPWORDS or len(phrase) < 3):
                     continue
@@ -431,24 +438,33 @@ class Engine:
         return list(found.values())
 
     def _thesaurus_candidates(self, first: int, last: int, phrase: str, add) -> None:
+        for form, evidence, prior in self._thesaurus_forms(phrase):
+            add(first, last, form, evidence, prior)
+
+    def _thesaurus_forms(self, phrase: str) -> list[tuple[str, str, float]]:
+        """(inflected candidate, evidence, log-prior) for a spun phrase; cached per engine,
+        since the same words recur in every article."""
+        cached = self._forms_cache.get(phrase)
+        if cached is not None:
+            return cached
+        spun_words = phrase.count(" ") + 1
         keys = [phrase]
-        if first == last:
+        if spun_words == 1:
             keys.extend(lemma for lemma in lemmas_of(phrase) if lemma != phrase)
         related: dict[str, set[str]] = {}
         for key in keys:
             for head, where in self.relations.related(key).items():
                 related.setdefault(head, set()).update(where)
-        if not related:
-            return
-        ranked = sorted(
+        ranked = heapq.nsmallest(
+            MAX_CANDIDATES_PER_SPAN,
             related.items(),
             key=lambda item: (
                 -len({w.split(":")[0] for w in item[1]}),
                 -self.ngram.logprob(item[0].split()[0]),
             ),
         )
-        spun_words = last - first + 1
-        for head, where in ranked[:MAX_CANDIDATES_PER_SPAN]:
+        result: list[tuple[str, str, float]] = []
+        for head, where in ranked:
             head_words = head.count(" ") + 1
             if head in STOPWORDS or head.split()[0] in ARTICLES:
                 continue
@@ -463,7 +479,11 @@ class Engine:
                 # A listed multi-word phrase is far more specific evidence than a single word.
                 prior += PHRASE_BONUS * (spun_words - 1)
             for form in _forms(head, phrase):
-                add(first, last, form, "thesaurus: " + ", ".join(resources), prior)
+                result.append((form, "thesaurus: " + ", ".join(resources), prior))
+        if len(self._forms_cache) > 200_000:
+            self._forms_cache.clear()
+        self._forms_cache[phrase] = result
+        return result
 
     def _name_mask(self, word_tokens: list[Token]) -> list[bool]:
         """Protect names: capitalised words no resource knows, acronyms, and the capitalised
@@ -678,13 +698,14 @@ class Engine:
         return chosen
 
     def _decision(
-        self, text, word_tokens, cand: Candidate, score: float, alts, margin: float = NGRAM_MARGIN
+        self, text, word_tokens, cand: Candidate, score: float, alts, causal: bool = False
     ) -> Decision:
         start = word_tokens[cand.first].start
         end = word_tokens[cand.last].end
         before = text[start:end]
+        margin = CAUSAL_MARGIN if causal else NGRAM_MARGIN
         confidence = round(_sigmoid(0.6 * (score - margin) + 0.5), 4)
-        kind = "causal LM + n-gram" if margin == CAUSAL_MARGIN else "n-gram"
+        kind = "causal LM + n-gram" if causal else "n-gram"
         evidence = sorted(cand.evidence) + [f"{kind} gain {score:+.1f} (margin {margin:.1f})"]
         sources = {e.split(" ", 1)[1] for e in cand.evidence if e.startswith("dictionary ")}
         # A user dictionary's prior does not count towards "certain": on a clean page it

@@ -49,8 +49,12 @@ ALIGNED_CANDIDATES = 6
 PASSAGE_MIN_SIMILARITY = 0.3
 """Sentence pairs below this word overlap (Dice) are not reported as copied."""
 
-COMMON_FEATURE_SENTENCES = 40
-"""Features found in more source sentences than this are not counted as shared (speed)."""
+DISTINCTIVE_SENTENCES = 5
+"""Page sentences find source sentences through features held by at most this many of them."""
+
+SENTENCE_CANDIDATES = 5
+"""Source sentences (most distinctive features shared, plus the one after the previous
+match) whose exact similarity is computed for each page sentence."""
 
 MIN_BIGRAM_SHARE = 0.15
 """Cheap gate before sentence alignment: share of the page's word bigrams found anywhere in
@@ -252,7 +256,9 @@ class _PageSentences:
         its similarity is under FULL_CREDIT_SIMILARITY.
 
         Each page sentence is paired with the source sentence of highest Dice
-        coefficient over content words plus word bigrams; consecutive pairs
+        coefficient over content words plus word bigrams, among those sharing
+        its most distinctive features and the one after the previous pair's
+        source sentence; consecutive pairs
         within one page paragraph (both sides moving forward by at most three
         sentences, so a dropped, merged or split sentence does not break a run)
         merge into one passage.
@@ -265,41 +271,41 @@ class _PageSentences:
         if not self.spans or not source_spans:
             return [], 0.0
         source_features = [_features(source[s:e]) for s, e in source_spans]
-        by_feature: dict[str | tuple[str, str], list[int]] = {}
-        vocabulary = self.vocabulary
-        for position, features in enumerate(source_features):
-            for feature in features & vocabulary:
-                by_feature.setdefault(feature, []).append(position)
-        # A feature in very many sentences of a long source ("of the") tells them
-        # apart no better than chance and costs most of the counting: it still
-        # counts in the sentence sizes, not as shared. Never triggers for sources
-        # under COMMON_FEATURE_SENTENCES sentences.
-        for feature in [
-            f for f, where in by_feature.items() if len(where) > COMMON_FEATURE_SENTENCES
-        ]:
-            del by_feature[feature]
+        # Source sentences are looked up by their distinctive features only (found in
+        # few source sentences): counting "of the" across a long source costs most of
+        # the time and finds nothing. The similarity itself is exact, on full sets.
+        restricted = [features & self.vocabulary for features in source_features]
+        frequency = Counter(chain.from_iterable(restricted))
+        rare = {feature for feature, count in frequency.items() if count <= DISTINCTIVE_SENTENCES}
+        distinctive: dict[str | tuple[str, str], list[int]] = {}
+        for position, features in enumerate(restricted):
+            for feature in features & rare:
+                distinctive.setdefault(feature, []).append(position)
+        lookup = distinctive.__getitem__
+        keys = distinctive.keys()
+        last = len(source_features) - 1
 
-        indexed = by_feature.keys()
         pairs: list[tuple[int, int, float]] = []
+        previous = -1
         for page_position, features in enumerate(self.features):
             if not features:
                 continue
-            shared_features = features & indexed
-            if not shared_features:
-                continue
-            overlap = Counter(chain.from_iterable(map(by_feature.__getitem__, shared_features)))
+            hits = Counter(chain.from_iterable(map(lookup, features & keys)))
+            candidates = {position for position, _ in hits.most_common(SENTENCE_CANDIDATES)}
+            if 0 <= previous < last:
+                candidates.add(previous + 1)  # a copy keeps the order: try the next one
             best_position, best_similarity = -1, 0.0
             page_size = len(features)
-            # Most shared first; as a source sentence has at least `shared` features,
-            # 2*shared/(page_size+shared) bounds its Dice, so the scan stops early.
-            for source_position, shared in overlap.most_common():
-                if 2 * shared / (page_size + shared) <= best_similarity:
-                    break
-                similarity = 2 * shared / (page_size + len(source_features[source_position]))
-                if similarity > best_similarity:
+            for source_position in candidates:
+                other = source_features[source_position]
+                similarity = 2 * len(features & other) / (page_size + len(other))
+                if similarity > best_similarity or (
+                    similarity == best_similarity and source_position < best_position
+                ):
                     best_position, best_similarity = source_position, similarity
             if best_similarity >= min_similarity:
                 pairs.append((page_position, best_position, best_similarity))
+                previous = best_position
 
         spans = self.spans
         passages: list[Passage] = []

@@ -292,10 +292,17 @@ class _TransformersBackend(_Backend):
         self.torch = torch
         self.device = device
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model)
-            self.model = AutoModelForCausalLM.from_pretrained(model).to(device).eval()
+            # No network at run time: a Hugging Face id must already be in the local cache
+            # (e.g. `huggingface-cli download ID`); a local directory always works.
+            self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
+            self.model = (
+                AutoModelForCausalLM.from_pretrained(model, local_files_only=True).to(device).eval()
+            )
         except OSError as exc:
-            raise ModelUnavailable(f"cannot load language model {model!r}: {exc}") from exc
+            first_line = (
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
+            raise ModelUnavailable(f"cannot load language model {model!r}: {first_line}") from exc
         self.bos = self.tokenizer.bos_token_id
         if self.bos is None:
             self.bos = self.tokenizer.eos_token_id
