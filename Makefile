@@ -14,7 +14,8 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[all,test]"
+	$(BIN)/python -m pip install -q -e ".[all,test,adapters]"
+	$(BIN)/python -m pip install -q --no-deps "dolma>=1.2"
 	touch $@
 
 install: $(VENV)/.installed
