@@ -34,8 +34,20 @@ system-deps:
 	  fi; \
 	else echo "system-deps: not root or no apt-get; skipping MyThes/WordNet/Chromium"; fi
 
+# The whole pipeline on the bundled example page. detect and trace exit 1 when they find
+# something (spinning, a source), which is the expected outcome here.
+EXAMPLE := examples/spun-page.html
 demo: install
-	$(BIN)/unspin restore --explain examples/spun-page.html
+	@echo "== 1. extract: unspin clean $(EXAMPLE)"
+	@$(BIN)/unspin clean $(EXAMPLE)
+	@echo; echo "== 2. detect: unspin detect $(EXAMPLE)"
+	@$(BIN)/unspin detect $(EXAMPLE) || [ $$? -eq 1 ]
+	@echo; echo "== 3. restore: unspin restore --show-edits $(EXAMPLE)   ([spun → original])"
+	@$(BIN)/unspin restore --show-edits $(EXAMPLE)
+	@echo; echo "== 4. trace: unspin index add --db .demo/originals.db examples/spun-page.original.txt; unspin trace --db .demo/originals.db $(EXAMPLE)"
+	@rm -rf .demo && mkdir -p .demo
+	@$(BIN)/unspin index add --quiet --db .demo/originals.db examples/spun-page.original.txt
+	@$(BIN)/unspin trace --db .demo/originals.db $(EXAMPLE) || [ $$? -eq 1 ]
 
 test: install system-deps
 	$(BIN)/python -m pytest -m "slow or not slow" -q

@@ -50,6 +50,14 @@ class Restoration:
             "edits": [edit.to_dict(explain=explain) for edit in self.edits],
         }
 
+    def marked(self) -> str:
+        """The input with every edit shown in place as ``[before → after]``, for reading the changes."""
+        marks = [
+            Edit(e.start, e.end, e.before, f"[{e.before} \u2192 {e.after}]", e.confidence)
+            for e in self.edits
+        ]
+        return apply_edits(self.original, marks)
+
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits (any order) to `text`."""

@@ -20,6 +20,11 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     add_document_arguments(parser)
+    parser.add_argument(
+        "--show-edits",
+        action="store_true",
+        help="plain output: print the cleaned text with each edit marked [spun → original]",
+    )
     add_engine_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -31,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     def process(article: Any) -> tuple[dict[str, Any], str]:
         restoration = engine.restore_and_explain(article.full_text)
-        return restoration.to_dict(), restoration.text
+        plain = restoration.marked() if args.show_edits else restoration.text
+        return restoration.to_dict(), plain
 
     return run_documents(args, process)
