@@ -33,6 +33,9 @@ class ModelUnavailable(RuntimeError):
     """A language model is not installed; the message says what to install."""
 
 
+NGRAM_CACHE_ENTRIES = 300_000  # memoised n-gram lookups kept per model
+
+
 class NGramLM:
     """Trigram model from `pocketsphinx` (en-us.lm.bin).  Natural-log probabilities."""
 
@@ -63,7 +66,8 @@ class NGramLM:
         # (24 bytes) makes that safe for up to three words, never pass more.
         raw = self._model.prob([word, *reversed(history)])
         value = OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
-        if len(self._cache) > 2_000_000:
+        # Bounded: a long-running worker must not grow without limit (about 150 bytes an entry).
+        if len(self._cache) > NGRAM_CACHE_ENTRIES:
             self._cache.clear()
         self._cache[key] = value
         return value
