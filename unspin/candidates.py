@@ -390,6 +390,8 @@ class Candidate:
     evidence: set[str] = field(default_factory=set)
     prior: float = 0.0  # log-prior of this substitution (resources agreeing, rules)
     bonus: float = 0.0  # extra log-prior from a user's spinner dictionary, once a page is spun
+    resources: int = 0  # lexical resources relating it to the spun text
+    knowing: int = 0  # lexical resources that know the spun text at all
 
     @property
     def key(self) -> tuple[int, int, str]:
