@@ -35,7 +35,7 @@ from unspin.index import IndexedSketch, SourceIndex
 
 DEFAULT_THRESHOLD = 0.5
 """Minimum match score. On the development set (100,000 distractors) 0.24 % of spun copies
-score under it and no clean unrelated article over it; see docs/bench/tracing.md."""
+score under it and no clean unrelated article over it; see `docs/benchmarks.md`."""
 
 MIN_SHARED_ANCHORS = 3
 """A match must rest on at least this many shared anchors, not on one lucky name."""
