@@ -321,6 +321,15 @@ class WorkDir:
             return None
         return json.loads(marker.read_text(encoding="utf-8"))
 
+    def skip_if_done(self, file_index: int, summary: BatchSummary) -> bool:
+        """Whether this input file is already finished; if so, its work counts as skipped."""
+        marker = self.file_marker(file_index)
+        if marker is None:
+            return False
+        summary.shards_skipped += marker["shards"]
+        summary.skipped_documents += marker["records"]
+        return True
+
     def write_shard(self, file_index: int, shard_no: int, records: Iterable[dict]) -> None:
         payload = "".join(dump_record(r) + "\n" for r in records).encode("utf-8")
         atomic_write_bytes(self.shard_path(file_index, shard_no), payload)
@@ -821,10 +830,7 @@ def _pending_records(
     read (to advance through the file) but not processed again.
     """
     for file_index, path in enumerate(work.files):
-        marker = work.file_marker(file_index)
-        if marker is not None:
-            summary.shards_skipped += marker["shards"]
-            summary.skipped_documents += marker["records"]
+        if work.skip_if_done(file_index, summary):
             continue
         state = files.setdefault(file_index, _FileProgress())
         count = 0

@@ -89,10 +89,7 @@ def plan_shards(
     pending: list[dict[str, Any]] = []
     unfinished: dict[int, tuple[int, int]] = {}
     for file_index, path in enumerate(work.files):
-        marker = work.file_marker(file_index)
-        if marker is not None:
-            summary.shards_skipped += marker["shards"]
-            summary.skipped_documents += marker["records"]
+        if work.skip_if_done(file_index, summary):
             continue
         records = sum(1 for _ in read_records(path, job))
         shards = -(-records // job.shard_size)
