@@ -291,7 +291,10 @@ class _PageSentences:
             if not features:
                 continue
             hits = Counter(chain.from_iterable(map(lookup, features & keys)))
-            candidates = {position for position, _ in hits.most_common(SENTENCE_CANDIDATES)}
+            # Ties broken by position, not by Counter order (which follows set iteration
+            # order and so Python's per-process hash seed): the same page always scores the same.
+            ranked = sorted(hits.items(), key=lambda item: (-item[1], item[0]))
+            candidates = {position for position, _ in ranked[:SENTENCE_CANDIDATES]}
             if 0 <= previous < last:
                 candidates.add(previous + 1)  # a copy keeps the order: try the next one
             best_position, best_similarity = -1, 0.0
