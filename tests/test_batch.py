@@ -661,3 +661,13 @@ def test_cli_passes_the_engine_options_of_detect(
     records = read_jsonl(output)
     assert [r["detect"] for r in records] == [engine.detect(r["text"]).to_dict() for r in records]
     assert records[0]["detect"]["spans"]
+
+
+def test_a_worker_that_got_no_document_still_reports_its_memory(tmp_path: Path) -> None:
+    """Regression: a job shorter than a worker's start-up reported that worker's RSS as 0 MB."""
+    source = write_jsonl(tmp_path / "one.jsonl", paragraphs(1), prefix="a")
+    job = make_job([source], tmp_path / "out.jsonl", tasks=("clean",), shard_size=5)
+    summary = run_batch(job, workers=2, progress=False)
+    assert summary.documents == 1
+    assert len(summary.worker_peak_rss_mb) == 2
+    assert all(mb > 0 for mb in summary.worker_peak_rss_mb)

@@ -758,8 +758,24 @@ class LocalPool:
     def work_cpu_seconds(self) -> float:
         return self.retired_cpu + sum(w.work_cpu_seconds for w in self.workers)
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Read the start-up report of workers that finished before getting any document.
+
+        A short job can end before a slow-starting worker said it was ready; without this its
+        memory would be unknown (it used to be reported as 0 MB).
+        """
+        deadline = time.monotonic() + timeout
+        for worker in self.workers:
+            while not worker.ready and worker.process.is_alive():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                if worker.conn.poll(min(0.1, remaining)):
+                    self._handle(worker, worker.conn.recv())
+
     def peak_rss(self) -> list[float]:
-        return [round(w.peak_rss_mb, 1) for w in self.workers]
+        """Peak RSS of each worker that reported one (a worker still starting has none yet)."""
+        return [round(w.peak_rss_mb, 1) for w in self.workers if w.ready]
 
     def kill(self) -> None:
         for worker in self.workers:
@@ -966,6 +982,7 @@ def run_local(
                 break
             for key, record in pool.poll(timeout=0.5):
                 run.store(key, record)
+        pool.settle()
     except BaseException:
         pool.kill()  # Ctrl-C or a fatal error: do not wait for documents in progress
         raise
