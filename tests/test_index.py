@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from unspin.fingerprint import SKETCH_SIZE, anchor_terms, make_sketch, term_hash
-from unspin.index import SourceDocument, SourceIndex, SourceIndexError
+from unspin.index import PAGE_SIZE, SourceDocument, SourceIndex, SourceIndexError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +67,26 @@ def test_add_get_stats_and_full_text(tmp_path):
         assert stats["postings"] > 0
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_new_indexes_use_large_pages_and_old_ones_keep_theirs(tmp_path):
+    # 16 KB pages: a stored original no longer leaves a quarter of each page empty.
+    with SourceIndex(tmp_path / "new.db") as index:
+        index.add([article(1)])
+        assert index.stats()["page_size"] == PAGE_SIZE == 16384
+    # An index written with SQLite's default 4 KB pages opens and grows as it is.
+    old = tmp_path / "old.db"
+    with SourceIndex(old) as index:
+        index.add([article(1)])
+    with sqlite3.connect(old) as raw:
+        raw.execute("PRAGMA journal_mode=DELETE")
+        raw.execute("PRAGMA page_size=4096")
+        raw.execute("VACUUM")
+        assert raw.execute("PRAGMA page_size").fetchone()[0] == 4096
+    with SourceIndex(old) as index:
+        index.add([article(2)])
+        assert index.stats()["page_size"] == 4096
+        assert len(index) == 2 and index.get("doc-1") is not None
 
 
 def test_same_id_replaces_and_never_duplicates(tmp_path):

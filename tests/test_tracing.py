@@ -291,3 +291,56 @@ def test_trace_scores_do_not_depend_on_the_hash_seed(tmp_path, wikinews_articles
         )
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_weak_sentence_right_after_a_copied_one_still_counts():
+    # Heavily spun sentences overlap their original only 0.2-0.3; in the source's order,
+    # right after a copied sentence, that is a copy, while alone it is not evidence.
+    source = (
+        "Title\n\nAlpha Kestrel met Brono Vale in Harrowgate on Monday. The two leaders "
+        "discussed the new railway line and the cost of the bridge over the river. "
+        "The council will vote on the plan in March."
+    )
+    copied = "Alpha Kestrel met Brono Vale in Harrowgate on Monday."
+    spun = (
+        "The pair of chiefs debated the new railway route and the price of the span "
+        "over the stream."
+    )
+    last = "The council will vote on the plan in March."
+    page = f"{copied} {spun} {last}"
+    (passage,) = align_passages(page, source)
+    assert (passage.page_start, passage.page_end) == (0, len(page))
+    assert 0.6 < passage.similarity < 0.7  # the weak pair is part of the passage's mean
+
+    alone = f"{spun} {last}"
+    (passage,) = align_passages(alone, source)
+    assert passage.page_start == alone.index(last)  # out of any run: not paired
+
+
+def test_short_page_with_only_common_anchors_finds_its_source(tmp_path, monkeypatch):
+    # Regression: with a fixed cap on how common a looked-up anchor may be, a page whose
+    # anchors all exceeded it found no candidate at all.  The read budget always takes the
+    # rarest anchors first.
+    import unspin.index as index_module
+
+    names = "Alpha Kestrel, Brono Vale, Carro Dunmere and Delia Fenwick of Harrowgate"
+    documents = [
+        {
+            "id": f"other/{i}",
+            "title": f"Report {i}",
+            "text": f"{names} appeared at event number {i}. Nothing else was said about the "
+            f"weather in district {i} today.",
+        }
+        for i in range(8)
+    ]
+    source_text = (
+        f"{names} met yesterday to sign the agreement. The signing took place in the old "
+        "town hall, which was full of reporters. All five promised to meet again next year."
+    )
+    documents.append({"id": "source", "title": "Signing", "text": source_text})
+    with SourceIndex(tmp_path / "index.db") as index:
+        index.add(documents)
+        monkeypatch.setattr(index_module, "POSTINGS_READ_BUDGET", 1)
+        page = source_text.replace("promised", "pledged").replace("full of", "packed with")
+        result = trace(page, index)
+    assert result.best is not None and result.best.source_id == "source"

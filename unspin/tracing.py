@@ -40,14 +40,31 @@ score under it and no clean unrelated article over it; see `docs/benchmarks.md`.
 MIN_SHARED_ANCHORS = 3
 """A match must rest on at least this many shared anchors, not on one lucky name."""
 
+MIN_ANCHOR_SHARE = 1 / 3
+"""Candidates whose anchor share is under this fraction of the threshold are not aligned.
+A spinner that also replaces capitalised words ("Monday" -> "Weekday") leaves a copy
+only 0.2-0.25 of the page's anchors; at half the threshold such copies were lost."""
+
+WEAK_ANCHOR_SHARE = 1 / 2
+"""Candidates under this fraction of the threshold are aligned only while nothing has
+matched: aligning them on every page cost a quarter more time (measured)."""
+
 CANDIDATE_POOL = 50
 """Candidates re-scored from their sketches per query."""
 
 ALIGNED_CANDIDATES = 6
 """How many candidates beyond top_k (best by anchors first) may have their text aligned."""
 
+SEQUENTIAL_ACCEPT = 0.4
+"""A page sentence whose overlap with the source sentence after the previous pair's reaches
+this is paired with it without looking further (copies keep the order)."""
+
 PASSAGE_MIN_SIMILARITY = 0.3
-"""Sentence pairs below this word overlap (Dice) are not reported as copied."""
+"""Sentence pairs below this word overlap (Dice) are not reported as copied..."""
+
+IN_ORDER_MIN_SIMILARITY = 0.2
+"""...unless the page sentence before was paired with the source sentence before: spinning
+that changes half the words leaves such in-order sentences at 0.2-0.3."""
 
 DISTINCTIVE_SENTENCES = 5
 """Page sentences find source sentences through features held by at most this many of them."""
@@ -145,9 +162,9 @@ def trace(
     by_anchor: list[tuple[float, int, IndexedSketch]] = []
     for candidate in index.sketches(rowid for rowid, _ in pool):
         estimate, hits = _weighted_containment(candidate.sketch, weight)
-        # A copy's own sentences decide the rest of its score; a candidate
-        # sharing under half the threshold in anchors cannot reach it.
-        if hits >= MIN_SHARED_ANCHORS and estimate >= threshold / 2:
+        # A copy's own sentences decide the rest of its score; a candidate sharing
+        # few of the page's anchors would need a near-perfect text match to reach it.
+        if hits >= MIN_SHARED_ANCHORS and estimate >= threshold * MIN_ANCHOR_SHARE:
             by_anchor.append((estimate, hits, candidate))
     by_anchor.sort(key=lambda item: (-item[0], -item[1], item[2].source_id))
 
@@ -161,10 +178,14 @@ def trace(
         ceiling = (estimate + 1) / 2
         if ceiling < threshold or (len(matches) >= top_k and ceiling <= matches[top_k - 1].score):
             break
+        if matches and estimate < threshold * WEAK_ANCHOR_SHARE:
+            break  # weak-anchor candidates are a fallback for pages nothing else matched
         source = index.get_by_rowid(candidate.rowid)
         if source is None:  # replaced by a writer since the lookup
             continue
-        passages, coverage = page.align(source.full_text)
+        # The bigram gate only saves time on unrelated candidates; one whose anchors
+        # alone reach the threshold is aligned straight away.
+        passages, coverage = page.align(source.full_text, gate=estimate < threshold)
         score = round((estimate + coverage) / 2, 4)
         # A source whose text cannot be lined up with the page is not its source,
         # however many names they share.
@@ -207,22 +228,34 @@ def _weighted_containment(sketch: Sketch, weight: dict[int, float]) -> tuple[flo
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentence (or line) spans of `text`, trimmed of surrounding whitespace."""
-    spans = []
+    return _sentences(text)[0]
+
+
+def _sentences(text: str) -> tuple[list[tuple[int, int]], list[set[str | tuple[str, str]]]]:
+    """Sentence spans of `text` and each sentence's features: its content words and word
+    bigrams.  One pass, with the splitting, trimming and set building done in C: on long
+    pages this is most of a trace's time."""
+    lower = text.lower()
+    if len(lower) != len(text):  # a few characters lower-case to two ("İ"): slice first
+        lower = None
+    findall = _WORD_RE.findall
+    spans: list[tuple[int, int]] = []
+    features: list[set[str | tuple[str, str]]] = []
     for match in _SENTENCE_RE.finditer(text):
-        start, end = match.span()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start and _WORD_RE.search(text, start, end):
-            spans.append((start, end))
-    return spans
-
-
-def _features(sentence: str) -> frozenset[str | tuple[str, str]]:
-    """Content words and word bigrams of a sentence (set operations run in C)."""
-    words = _WORD_RE.findall(sentence.lower())
-    return frozenset(set(words) - _STOP_WORDS).union(zip(words, words[1:], strict=False))
+        piece = match.group()
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        start = match.start() + len(piece) - len(piece.lstrip())
+        end = start + len(stripped)
+        words = findall(lower, start, end) if lower is not None else findall(stripped.lower())
+        if not words:
+            continue
+        feature = set(words) - _STOP_WORDS
+        feature.update(zip(words, words[1:], strict=False))
+        spans.append((start, end))
+        features.append(feature)
+    return spans, features
 
 
 def _bigram_set(text: str) -> set[tuple[str, str]]:
@@ -236,8 +269,7 @@ class _PageSentences:
 
     def __init__(self, text: str):
         self.text = text
-        self.spans = sentence_spans(text)
-        self.features = [_features(text[start:end]) for start, end in self.spans]
+        self.spans, self.features = _sentences(text)
         # Paragraph number of each sentence: passages never cross a page paragraph,
         # so a reader sees the copy paragraph by paragraph.
         breaks = [m.start() for m in re.finditer(r"\n\s*\n", text)]
@@ -248,7 +280,7 @@ class _PageSentences:
         self.bigrams = {feature for feature in self.vocabulary if type(feature) is tuple}
 
     def align(
-        self, source: str, min_similarity: float = PASSAGE_MIN_SIMILARITY
+        self, source: str, min_similarity: float = PASSAGE_MIN_SIMILARITY, *, gate: bool = True
     ) -> tuple[list[Passage], float]:
         """Passages copied from `source`, and the share of the page's text they cover.
 
@@ -262,15 +294,17 @@ class _PageSentences:
         within one page paragraph (both sides moving forward by at most three
         sentences, so a dropped, merged or split sentence does not break a run)
         merge into one passage.
+
+        With `gate`, a source holding under MIN_BIGRAM_SHARE of the page's word
+        bigrams is rejected before any sentence is compared (cheap for unrelated ones).
         """
         if not self.bigrams or (
-            len(self.bigrams & _bigram_set(source)) / len(self.bigrams) < MIN_BIGRAM_SHARE
+            gate and len(self.bigrams & _bigram_set(source)) / len(self.bigrams) < MIN_BIGRAM_SHARE
         ):
             return [], 0.0
-        source_spans = sentence_spans(source)
+        source_spans, source_features = _sentences(source)
         if not self.spans or not source_spans:
             return [], 0.0
-        source_features = [_features(source[s:e]) for s, e in source_spans]
         # Source sentences are looked up by their distinctive features only (found in
         # few source sentences): counting "of the" across a long source costs most of
         # the time and finds nothing. The similarity itself is exact, on full sets.
@@ -290,6 +324,16 @@ class _PageSentences:
         for page_position, features in enumerate(self.features):
             if not features:
                 continue
+            next_similarity = 0.0
+            if 0 <= previous < last:
+                # A copy keeps the order: when the next source sentence is clearly the
+                # copied one, the search for others is skipped (most of a copy's sentences).
+                other = source_features[previous + 1]
+                next_similarity = 2 * len(features & other) / (len(features) + len(other))
+                if next_similarity >= SEQUENTIAL_ACCEPT:
+                    previous += 1
+                    pairs.append((page_position, previous, next_similarity))
+                    continue
             hits = Counter(chain.from_iterable(map(lookup, features & keys)))
             # Ties broken by position, not by Counter order (which follows set iteration
             # order and so Python's per-process hash seed): the same page always scores the same.
@@ -309,6 +353,15 @@ class _PageSentences:
             if best_similarity >= min_similarity:
                 pairs.append((page_position, best_position, best_similarity))
                 previous = best_position
+            elif (
+                next_similarity >= IN_ORDER_MIN_SIMILARITY
+                and pairs
+                and pairs[-1][0] == page_position - 1
+            ):
+                # Heavily spun, but right after the sentence copied before it: a run in
+                # the source's order is evidence a lone weak overlap is not.
+                previous += 1
+                pairs.append((page_position, previous, next_similarity))
 
         spans = self.spans
         passages: list[Passage] = []
