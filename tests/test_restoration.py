@@ -213,6 +213,173 @@ def test_agreement_weighting_is_off_with_a_user_dictionary(
     assert engine.restore(spun).text == weighted.text
 
 
+# ---------------------------------------------------------------- issue 4: hand-written cases
+# Edits are made only on a page that looks spun as a whole (SPUN_GATE), so each sentence is
+# restored after a spun lead sentence, as a real spun page would have it.
+
+SPUN_LEAD = (
+    "Deputy International Minister Sergei Ryabkov mentioned the US positions got here as no "
+    "shock to the diplomats. "
+)
+
+
+def edits_after_lead(engine: Engine, sentence: str) -> dict[str, str]:
+    """The edits the engine makes in `sentence` when it follows the spun lead."""
+    result = engine.restore(SPUN_LEAD + sentence)
+    return {e.before: e.after for e in result.edits if e.start >= len(SPUN_LEAD)}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "spun", "original"),
+    [
+        ("The two leaders maintained talks in Geneva on Monday.", "maintained", "held"),
+        ("He met his business accomplice in London.", "accomplice", "partner"),
+        ("The worth of oil rose sharply after the announcement.", "worth", "price"),
+        (
+            "The government will give attention to the economy next year.",
+            "give attention to",
+            "focus on",
+        ),
+        ("The place does the money go, asked the opposition leader.", "The place", "Where"),
+        ("The company is now not part of the group.", "now not", "no longer"),
+        ("The new bridge will likely be opened next month.", "will likely be", "will be"),
+        ("The storm killed a few 200 people in the region.", "a few", "about"),
+    ],
+)
+def test_words_and_phrases_on_a_spun_page(
+    engine: Engine, sentence: str, spun: str, original: str
+) -> None:
+    """Single words in any inflection, and multi-word swaps: a multi-word rule wins as a
+    whole against single-word synonyms inside it ("give" -> "pay"), since on a page judged
+    spun a matched rule counts like a listed phrase."""
+    assert edits_after_lead(engine, sentence).get(spun) == original
+
+
+def test_a_few_is_about_only_before_a_number(engine: Engine) -> None:
+    from unspin.rules import phrase_rules
+
+    (rule,) = [r for r in phrase_rules()["a few"] if r.original == "about"]
+    assert rule.applies("200") and rule.applies("twenty")
+    assert not rule.applies("people") and not rule.applies(None)
+    assert "A few" not in edits_after_lead(engine, "A few people were hurt in the storm.")
+
+
+def test_article_agreement_is_evidence(engine: Engine) -> None:
+    """ "a excessive" is grammar the spinner broke: "a high" restores agreement."""
+    from unspin.engine import _wants_an
+
+    assert _wants_an("excessive") and _wants_an("hour") and not _wants_an("high")
+    assert not _wants_an("university") and _wants_an("NATO") is None
+    result = engine.restore_and_explain(
+        SPUN_LEAD + "The region faces a excessive risk of flooding."
+    )
+    (edit,) = [e for e in result.edits if e.before == "excessive"]
+    assert edit.after == "high"
+    assert any(item.startswith("article agreement") for item in edit.evidence)
+
+
+def test_candidates_that_break_article_agreement_pay(engine: Engine) -> None:
+    from unspin.candidates import tokenize
+    from unspin.engine import ARTICLE_AGREEMENT
+
+    text = "She has an excessive workload."
+    words = [t for t in tokenize(text) if t.text[:1].isalnum()]
+    by_text = {c.text: c for c in engine._candidates(text, words, []) if c.first == 3}
+    plain = {c.text: c for c in engine._candidates("excessive workload", words[3:], [])}
+    # "an heavy workload" breaks agreement; "an inordinate" keeps it.
+    assert by_text["heavy"].prior == plain["heavy"].prior - ARTICLE_AGREEMENT
+    assert by_text["inordinate"].prior == plain["inordinate"].prior
+
+
+def test_listed_tortured_phrase_restored_as_a_whole(engine: Engine) -> None:
+    if "pps" not in engine.lexical_names:
+        pytest.skip("needs the PPS tortured-phrase list")
+    edits = edits_after_lead(
+        engine, "We propose a classifier based on profound learning for the images."
+    )
+    assert edits.get("profound learning") == "deep learning"
+
+
+def test_only_one_way_listings_of_the_same_shape_count_as_terms(engine: Engine) -> None:
+    """PPS lists "profound learning" under "deep learning" only; Moby lists "low tide" and
+    "high tide" under each other, which says nothing about which was the original (it was
+    a false edit on the dev sets when every same-shape phrase counted)."""
+    if not {"pps", "moby"} <= set(engine.lexical_names):
+        pytest.skip("needs the PPS list and Moby")
+    terms = {f[0]: f[5] for f in engine._thesaurus_forms("profound learning")}
+    assert terms["deep learning"] is True
+    terms = {f[0]: f[5] for f in engine._thesaurus_forms("low tide")}
+    assert terms.get("high tide") is False
+
+
+def test_rule_bonus_only_for_typical_rules_on_spun_pages(engine: Engine) -> None:
+    from unspin.candidates import Candidate
+    from unspin.engine import PHRASE_BONUS
+
+    typical = Candidate(0, 2, "focus on", prior=-1.0, rule_words=3)
+    ordinary = Candidate(0, 2, "by", prior=-2.5, rule_words=3)  # "by way of" is English
+    assert engine._prior(typical) == -1.0 and engine._prior(ordinary) == -2.5
+    engine._page_spun = True
+    try:
+        assert engine._prior(typical) == -1.0 + 2 * PHRASE_BONUS
+        assert engine._prior(ordinary) == -2.5
+    finally:
+        engine._page_spun = False
+
+
+def test_unlisted_tortured_variant_reached_through_a_synonym(engine: Engine) -> None:
+    """ "irregular woodland" is in no list; "woodland" -> "forest" reaches the listed
+    "irregular forest", whose original is "random forest".  Such indirect candidates are
+    weighed only on pages already judged spun."""
+    if "pps" not in engine.lexical_names:
+        pytest.skip("needs the PPS tortured-phrase list")
+    forms = engine._hop_forms("irregular woodland")
+    assert ("random forest", "thesaurus: pps via 'irregular forest'") in [f[:2] for f in forms]
+    from unspin.candidates import Candidate
+
+    cand = Candidate(0, 1, "random forest", hop=True, prior=forms[0][2], resources=1)
+    assert engine._prior(cand) < -20  # a clean-looking page never takes it
+    engine._page_spun = True
+    try:
+        assert engine._prior(cand) == forms[0][2]
+    finally:
+        engine._page_spun = False
+
+
+def test_title_before_a_two_word_name_is_protected(engine: Engine) -> None:
+    """ "Governor Bill Richardson": "Bill" is a common word, so the name is only recognised
+    from "Richardson"; the title before the given name is protected too (it was restored
+    to "Dad" by way of a thesaurus entry for "governor")."""
+    from unspin.candidates import tokenize
+
+    text = "Governor Bill Richardson mentioned the state will give attention to schools."
+    words = [t for t in tokenize(text) if t.text[:1].isalnum()]
+    assert engine._name_mask(words, text)[:3] == [True, True, True]
+    demo = "Governor Alexander Pimentel instructed CNN Philippines the cities broken."
+    words = [t for t in tokenize(demo) if t.text[:1].isalnum()]
+    assert engine._name_mask(words, demo)[:4] == [True, True, True, False]
+    edits = edits_after_lead(engine, text)
+    assert edits.get("mentioned") == "said"
+    assert not {"Governor", "Bill", "Richardson"} & set(edits)
+    # A name of two unknown words still leaves the title before its neighbour open.
+    lead = [t for t in tokenize(SPUN_LEAD) if t.text[:1].isalnum()]
+    assert engine._name_mask(lead, SPUN_LEAD)[:3] == [False, False, True]
+    # So does an unknown given name before a common-word surname: "United States President
+    # Donald Trump" spun as "Unified Says Chair Donald Scoop" keeps "Unified Says" open.
+    spun = "Unified Says Chair Donald Scoop averred on Friday."
+    words = [t for t in tokenize(spun) if t.text[:1].isalnum()]
+    assert engine._name_mask(words, spun)[:5] == [False, False, True, True, True]
+
+
+def test_headlines_get_the_quotation_margin() -> None:
+    from unspin.candidates import sentences
+    from unspin.engine import _is_headline
+
+    text = "Earthquake injures 25 people\n\nIt struck at night. Rescuers came\nlater.\n\nEnd"
+    verdicts = [_is_headline(text, s) for s in sentences(text)]
+    assert verdicts == [True, False, False, False, True]
+
+
 # ---------------------------------------------------------------- the edit property
 
 WORDS = st.sampled_from(
@@ -284,3 +451,22 @@ def test_causal_engine_restores_and_leaves_clean_text(causal_engine: Engine) -> 
     assert "Foreign" in result.text
     clean = "The building was evacuated and over 1,000 rescuers responded on Monday."
     assert causal_engine.restore(clean).text == clean
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_causal_engine_leaves_headline_and_title_before_a_name(causal_engine: Engine) -> None:
+    """`make demo` showed "injures" -> "gets" in the unspun headline and "Governor" -> "Dad"
+    before "Alexander Pimentel"; the headline margin and the name rule remove both."""
+    from pathlib import Path
+
+    from unspin.extraction import extract
+
+    page = Path(__file__).resolve().parents[1] / "examples" / "spun-page.html"
+    if not page.is_file():
+        pytest.skip("the bundled example page is absent")
+    article = extract(page.read_text(encoding="utf-8"))
+    result = causal_engine.restore(article.full_text)
+    edits = edits_of(result)
+    assert "injures" not in edits and "Governor" not in edits
+    assert edits.get("mentioned") == "said"  # the page is still restored

@@ -392,6 +392,9 @@ class Candidate:
     bonus: float = 0.0  # extra log-prior from a user's spinner dictionary, once a page is spun
     resources: int = 0  # lexical resources relating it to the spun text
     knowing: int = 0  # lexical resources that know the spun text at all
+    rule_words: int = 0  # words of the spun phrase when a phrase rule proposed it
+    hop: bool = False  # found through a synonym of one spun word (see Engine._hop_forms)
+    listed_term: bool = False  # a resource lists it, one way only, for this same-shape phrase
 
     @property
     def key(self) -> tuple[int, int, str]:

@@ -27,6 +27,16 @@ NUMBER_WORDS = [
     "eleven",
     "twelve",
 ]
+NUMBER_WORDS_SET = frozenset(
+    NUMBER_WORDS
+    + ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    + ["hundred", "hundreds", "thousand", "thousands", "million", "millions", "dozen", "dozens"]
+)
+
+
+# A spun phrase ending in this marker matches only when a number follows it ("a few 200 people"
+# -> "about 200 people", while "a few people" is ordinary English).
+NUMBER_MARKER = "#"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,16 @@ class PhraseRule:
     spun: str
     original: str
     log_prior: float
+    before_number: bool = False  # only when the next token is a number (digits or number word)
+
+    def applies(self, next_word: str | None) -> bool:
+        """Whether the rule's right context holds, given the word after the spun phrase."""
+        return not self.before_number or (next_word is not None and is_number(next_word))
+
+
+def is_number(word: str) -> bool:
+    """Digits ("200", "1,000") or a number word ("twenty")."""
+    return word[:1].isdigit() or word.lower() in NUMBER_WORDS_SET
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +70,10 @@ def phrase_rules() -> dict[str, tuple[PhraseRule, ...]]:
                 f"phrase_rules.tsv line {line_number}: expected 3 tab-separated fields"
             )
         spun, original, prior = parts[0].strip().lower(), parts[1].strip().lower(), float(parts[2])
-        table.setdefault(spun, []).append(PhraseRule(spun, original, prior))
+        before_number = spun.endswith(" " + NUMBER_MARKER)
+        if before_number:
+            spun = spun[: -len(NUMBER_MARKER)].strip()
+        table.setdefault(spun, []).append(PhraseRule(spun, original, prior, before_number))
     # Spinners write small numbers as digits ("2" for "two"); news style spells them out.
     for value, word in enumerate(NUMBER_WORDS[:10]):
         if value >= 2:
