@@ -7,9 +7,9 @@ Writes, under benchmarks/data/dev/ (git-ignored; rebuild any time):
   ``wikinews/0000#moby``, source_id ``wikinews/0000``;
 - ``clean.jsonl``: the untouched originals as negatives (dictionary null, text ==
   original, no substitutions);
-- ``pps_heldout.jsonl``: short scientific sentences, each containing the correct
-  phrase of one held-out PPS pair (a deterministic 20% of pairs, see
-  `unspin.resources.lexical.pps_split`) and spun with the held-out pairs only;
+- ``pps_heldout.jsonl``: paper-mill "abstracts" of five short scientific sentences, each
+  sentence containing the correct phrase of one held-out PPS pair (a deterministic 20% of
+  pairs, see `unspin.resources.lexical.pps_split`), spun with the held-out pairs only;
 - ``summary.json``: documents, substitutions and substituted-word share per set.
 
 The original of an article is its title, a blank line and its paragraphs (what
@@ -42,6 +42,9 @@ DEFAULT_OUT = REPO_ROOT / "benchmarks" / "data" / "dev"
 
 # Probability that a matching dictionary line is applied, per dictionary.
 LINE_RATES = {"moby": 0.6, "wordnet": 0.6, "mythes": 0.6, "pps": 1.0}
+
+# Held-out PPS phrases per paper-mill abstract (`heldout_documents`).
+ABSTRACT_PHRASES = 5
 
 # Sentences for the held-out PPS pairs; "{p}" is the correct phrase.
 SCIENTIFIC_TEMPLATES = (
@@ -80,24 +83,41 @@ def read_articles(path: Path, limit: int | None) -> list[dict]:
     return articles
 
 
-def heldout_documents(seed: int, sentences_per_pair: int) -> list[SpunDocument]:
-    """Scientific sentences containing each held-out correct phrase, spun with held-out pairs."""
+def heldout_documents(
+    seed: int, sentences_per_pair: int, phrases_per_abstract: int = ABSTRACT_PHRASES
+) -> list[SpunDocument]:
+    """Paper-mill "abstracts" of scientific sentences, each sentence holding the correct
+    phrase of one held-out PPS pair, the whole abstract spun with the held-out pairs only.
+
+    Every held-out phrase appears in `sentences_per_pair` abstracts (each time in another
+    template sentence and among other phrases).  An abstract, not a lone sentence, is the
+    unit because paper mills spin whole texts: a single sentence with one tortured phrase
+    is too little for any page-level verdict, and unspin edits only pages it judges spun.
+    """
     from unspin.resources.lexical import pps_split
 
     dictionary = load_spinner_dictionary("pps-heldout")
     documents = []
-    correct_phrases = dict.fromkeys(correct for correct, _ in pps_split()[1])
-    for number, correct in enumerate(correct_phrases):
-        rng = random.Random(f"{seed}:{correct}")
-        for variant, template in enumerate(rng.sample(SCIENTIFIC_TEMPLATES, sentences_per_pair)):
-            sentence = template.format(p=correct)
-            sentence = sentence[:1].upper() + sentence[1:]
+    correct_phrases = list(dict.fromkeys(correct for correct, _ in pps_split()[1]))
+    for variant in range(sentences_per_pair):
+        order = list(correct_phrases)
+        random.Random(f"{seed}:order:{variant}").shuffle(order)
+        for start in range(0, len(order), phrases_per_abstract):
+            number = start // phrases_per_abstract
+            phrases = order[start : start + phrases_per_abstract]
+            templates = random.Random(f"{seed}:abstract:{variant}:{number}").sample(
+                SCIENTIFIC_TEMPLATES, len(phrases)
+            )
+            sentences = []
+            for correct, template in zip(phrases, templates, strict=True):
+                sentence = template.format(p=correct)
+                sentences.append(sentence[:1].upper() + sentence[1:])
             document = spin(
-                sentence,
+                " ".join(sentences),
                 dictionary,
-                seed=f"{seed}:{correct}:{variant}",
-                id=f"pps_heldout/{number:04d}-{variant}",
-                source_id=f"pps_heldout/{number:04d}",
+                seed=f"{seed}:abstract:{variant}:{number}",
+                id=f"pps_heldout/{variant}-{number:03d}",
+                source_id=f"pps_heldout/{variant}-{number:03d}",
             )
             if document.substitutions:
                 documents.append(document)

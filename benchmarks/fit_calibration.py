@@ -8,7 +8,7 @@ coefficients written to the package are fitted on all dictionaries pooled.
 
 Usage:
     python benchmarks/fit_calibration.py [--limit 40] [--sets moby,wordnet,mythes]
-        [--dev benchmarks/data/dev] [--write] [--report docs/bench/calibration.json]
+        [--offset 0] [--dev benchmarks/data/dev] [--write] [--report docs/bench/calibration.json]
 """
 
 from __future__ import annotations
@@ -88,6 +88,12 @@ def main() -> int:
     parser.add_argument("--dev", type=Path, default=REPO / "benchmarks" / "data" / "dev")
     parser.add_argument("--sets", default="moby,wordnet,mythes")
     parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        help="skip this many documents of every set (fit on documents the bench does not score)",
+    )
     parser.add_argument("--write", action="store_true", help="write unspin/data/calibration.json")
     parser.add_argument("--report", type=Path, default=None)
     parser.add_argument(
@@ -118,13 +124,13 @@ def main() -> int:
         if name in rows:
             continue
         engine = Engine(model=None, exclude=[name])
-        spun = read(args.dev / f"{name}.jsonl", args.limit)
+        spun = read(args.dev / f"{name}.jsonl", args.limit, offset=args.offset)
         # Clean negatives: other articles than the spun ones where possible.
-        clean = read(args.dev / "clean.jsonl", args.limit, offset=args.limit)
+        clean = read(args.dev / "clean.jsonl", args.limit, offset=args.offset + args.limit)
         data = []
         for doc, label in [(d, 1) for d in spun] + [(d, 0) for d in clean]:
             analysis = engine.analyse(doc["text"], restore=False)
-            values = features(analysis)
+            values = analysis.verdict_features or features(analysis)
             data.append(([values[f] for f in FEATURES], label))
         rows[name] = data
         print(f"{name}: {len(data)} documents, {time.perf_counter() - started:.0f}s", flush=True)
@@ -133,10 +139,13 @@ def main() -> int:
         # Clean articles as the default engine (every resource loaded) sees them: it finds
         # more candidate edits than an engine missing one thesaurus, so it must learn them too.
         engine = Engine(model=None)
-        clean = read(args.dev / "clean.jsonl", args.full_negatives, offset=3 * args.limit)
+        clean = read(
+            args.dev / "clean.jsonl", args.full_negatives, offset=args.offset + 2 * args.limit
+        )
         data = []
         for doc in clean:
-            values = features(engine.analyse(doc["text"], restore=False))
+            analysis = engine.analyse(doc["text"], restore=False)
+            values = analysis.verdict_features or features(analysis)
             data.append(([values[f] for f in FEATURES], 0))
         rows["full"] = data
         print(f"full-engine negatives: {len(data)} documents", flush=True)
@@ -147,7 +156,7 @@ def main() -> int:
     keep = [FEATURES.index(f) for f in use]
     rows = {n: [([r[0][i] for i in keep], r[1]) for r in data] for n, data in rows.items()}
     full = [([r[0][i] for i in keep], r[1]) for r in full]
-    report: dict = {"features": use, "limit": args.limit, "held_out": {}}
+    report: dict = {"features": use, "limit": args.limit, "offset": args.offset, "held_out": {}}
     all_probs, all_labels = [], []
     for held in names:
         train = ([r for n in names if n != held for r in rows[n]] or rows[held]) + full
@@ -183,7 +192,11 @@ def main() -> int:
             json.dumps(
                 {
                     "ngram": coefficients,
-                    "fitted_on": {"sets": names, "documents_per_set": args.limit},
+                    "fitted_on": {
+                        "sets": names,
+                        "documents_per_set": args.limit,
+                        "offset": args.offset,
+                    },
                 },
                 indent=2,
             )

@@ -50,6 +50,49 @@ def test_clean_text_is_not_flagged(engine: Engine) -> None:
     assert result.spans == []
 
 
+def test_a_repeated_credit_line_counts_once_towards_the_verdict(engine: Engine) -> None:
+    # Regression: a clean article with a photo credit under each of eight pictures was
+    # judged spun (0.98), every "Image: Paul Budd." adding an edit to the page's rate.
+    captions = [
+        "A volunteer hangs signage before the fair.",
+        "A parking sign showing the science centre logo.",
+        "A banner for the event.",
+        "A large printer installed in a trailer.",
+        "Printed objects on display.",
+        "The company's banner.",
+        "A club for a local school.",
+        "Robots built by students.",
+    ]
+    text = (
+        "Wikinews attended the sixth annual fair in Tyler, Texas on Saturday. The event "
+        "featured a variety of science, engineering and technology projects.\n\n"
+        + "\n\n".join(f"{caption} Image: Paul Budd." for caption in captions)
+    )
+    assert not engine.detect(text).spun
+    assert engine.restore(text).text == text
+
+
+def test_a_page_judged_clean_gets_no_edit_however_strong(engine: Engine) -> None:
+    # Regression: edits 10 nats above the margin used to pass the document gate; on clean
+    # articles they were most of the false edits ("operative surgery" -> "surgery").
+    text = (
+        "The hospital in Madrid said the patient needed operative surgery after the crash on "
+        "Monday. Doctors said she was in a stable condition and would be moved to a ward "
+        "later in the week."
+    )
+    assert not engine.detect(text).spun
+    assert engine.restore(text).text == text
+    # Spintax leftovers are still repaired on such a page.
+    assert "{" not in engine.restore(text.replace("ward", "{ward}")).text
+
+
+def test_repeated_spun_sentences_are_all_restored(engine: Engine) -> None:
+    line = "The Secretary Common of the United Nations spoke in Geneva."
+    text = f"{SPUN}\n\n{line}\n\n{line}"
+    restored = engine.restore(text).text
+    assert restored.count("Secretary General") == 3 and "Common" not in restored
+
+
 def test_detect_function_and_to_dict(engine: Engine) -> None:
     payload = detect(SPUN, engine=engine).to_dict()
     assert set(payload) == {"spun", "score", "spans", "family"}

@@ -35,6 +35,26 @@ def test_window_logprob_sums_sequence_logprobs(ngram: NGramLM) -> None:
     assert ngram.window_logprob(words, 0, len(words) + 1) == pytest.approx(total)
 
 
+def test_window_logprob_of_every_window_matches_the_padded_definition(ngram: NGramLM) -> None:
+    # The window is computed in place (no padded copy); every window must still equal the
+    # padded definition, sentence start and end included, cache hit or miss.
+    words = ["rescuers", "said", "the", "old", "building", "was", "evacuated"]
+    padded = ["<s>", "<s>", *words, "</s>"]
+
+    def reference(start: int, end: int) -> float:
+        total = 0.0
+        for i in range(start + 2, min(end, len(words) + 1) + 2):
+            h2, h1 = padded[i - 2], padded[i - 1]
+            history = (h1,) if h2 == h1 == "<s>" else (h2, h1)
+            total += ngram.logprob(padded[i], *history)
+        return total
+
+    for start in range(len(words) + 1):
+        for end in range(start, len(words) + 3):
+            assert ngram.window_logprob(words, start, end) == pytest.approx(reference(start, end))
+    assert ngram.cached(("said", "<s>", "rescuers")) == ngram.logprob("said", "<s>", "rescuers")
+
+
 def test_diff_bounds() -> None:
     assert _diff_bounds([1, 2, 3, 4], [1, 2, 9, 4]) == (2, 1)
     assert _diff_bounds([1, 2, 3], [1, 2, 3]) == (3, 0)

@@ -52,9 +52,10 @@ def coefficients(mode: str) -> dict:
     return table.get(mode, DEFAULT)
 
 
-def spin_probability(analysis: Analysis, mode: str = "ngram") -> float:
-    """Probability that the analysed text is spun, from the fast n-gram pass's findings."""
+def spin_probability(analysis: Analysis | dict[str, float], mode: str = "ngram") -> float:
+    """Probability that the analysed text is spun, from the fast n-gram pass's findings
+    (an analysis, or its `features`)."""
     coef = coefficients(mode)
-    values = features(analysis)
+    values = analysis if isinstance(analysis, dict) else features(analysis)
     z = coef["bias"] + sum(coef["weights"].get(name, 0.0) * values[name] for name in FEATURES)
     return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
