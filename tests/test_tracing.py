@@ -317,10 +317,17 @@ def test_weak_sentence_right_after_a_copied_one_still_counts():
     assert passage.page_start == alone.index(last)  # out of any run: not paired
 
 
-def test_short_page_with_only_common_anchors_finds_its_source(tmp_path, monkeypatch):
-    # Regression: with a fixed cap on how common a looked-up anchor may be, a page whose
-    # anchors all exceeded it found no candidate at all.  The read budget always takes the
-    # rarest anchors first.
+@pytest.mark.parametrize(
+    ("cap", "budget"),
+    [
+        (1, 8000),  # every anchor is more common than the cap (the 1,000,000-document case)
+        (1000, 20),  # only two anchors' postings fit the read budget
+    ],
+)
+def test_short_page_with_only_common_anchors_finds_its_source(tmp_path, monkeypatch, cap, budget):
+    # Regression: a page whose anchors all exceeded the lookup cap found no candidate at all
+    # (at 1,000,000 documents even verbatim copies were lost).  The rarest anchors are read
+    # first, within the budget, and a few are read whatever the cap.
     import unspin.index as index_module
 
     names = "Alpha Kestrel, Brono Vale, Carro Dunmere and Delia Fenwick of Harrowgate"
@@ -340,7 +347,8 @@ def test_short_page_with_only_common_anchors_finds_its_source(tmp_path, monkeypa
     documents.append({"id": "source", "title": "Signing", "text": source_text})
     with SourceIndex(tmp_path / "index.db") as index:
         index.add(documents)
-        monkeypatch.setattr(index_module, "POSTINGS_READ_BUDGET", 1)
+        monkeypatch.setattr(index_module, "POSTINGS_LOOKUP_CAP", cap)
+        monkeypatch.setattr(index_module, "POSTINGS_READ_BUDGET", budget)
         page = source_text.replace("promised", "pledged").replace("full of", "packed with")
         result = trace(page, index)
     assert result.best is not None and result.best.source_id == "source"

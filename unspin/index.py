@@ -49,6 +49,11 @@ POSTINGS_LOOKUP_CAP = 1000
 
 It still counts when candidates are scored (from their stored sketches)."""
 
+MIN_LOOKUP_ANCHORS = 4
+"""Anchors looked up even when all of a page's anchors exceed POSTINGS_LOOKUP_CAP (within
+the read budget). Without them, at 1,000,000 documents whose names recur in thousands of
+same-story documents, even verbatim copies found no candidate at all."""
+
 POSTINGS_READ_BUDGET = 8000
 """Postings read per query to find candidates, rarest anchors first.
 
@@ -354,7 +359,12 @@ class SourceIndex:
             rare = []
             budget = POSTINGS_READ_BUDGET
             for token, count in sorted(frequency.items(), key=lambda item: (item[1], item[0])):
-                if count > POSTINGS_LOOKUP_CAP or (count > budget and rare):
+                # Anchors more common than the cap are read only while fewer than
+                # MIN_LOOKUP_ANCHORS were found: a page whose names all recur in thousands
+                # of documents still needs some to find its source by.
+                if count > budget or (
+                    count > POSTINGS_LOOKUP_CAP and len(rare) >= MIN_LOOKUP_ANCHORS
+                ):
                     break
                 rare.append(token)
                 budget -= count
