@@ -135,6 +135,20 @@ def test_nemo_curator_score_filter_keeps_clean_documents(engine_options: dict, e
     assert result["unspin_score"].tolist() == [engine.detect(CLEAN).score]
 
 
+def _attributes_batch(pages: Path, output: Path, engine_options: dict) -> None:
+    """`unspin batch --tasks detect --format attributes` on `pages`, into `output`."""
+    from unspin.batch import BatchJob, run_batch
+
+    job = BatchJob(
+        inputs=(str(pages),),
+        output=output,
+        tasks=("detect",),
+        format="attributes",
+        engine_options=engine_options,
+    )
+    run_batch(job, progress=False)
+
+
 def test_dolma_tagger_gives_the_batch_attributes(
     tmp_path: Path, engine_options: dict, engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,7 +157,7 @@ def test_dolma_tagger_gives_the_batch_attributes(
     from dolma.core.registry import TaggerRegistry
 
     from unspin.adapters.dolma import UnspinTagger
-    from unspin.batch import BatchJob, attribute_spans, run_batch
+    from unspin.batch import attribute_spans
 
     assert TaggerRegistry.get("unspin") is UnspinTagger
     monkeypatch.setenv("UNSPIN_MODEL", "none")
@@ -161,14 +175,7 @@ def test_dolma_tagger_gives_the_batch_attributes(
     pages = tmp_path / "pages.txt"
     pages.write_text(SPUN, encoding="utf-8")
     out = tmp_path / "attrs"
-    job = BatchJob(
-        inputs=(str(pages),),
-        output=out,
-        tasks=("detect",),
-        format="attributes",
-        engine_options=engine_options,
-    )
-    run_batch(job, progress=False)
+    _attributes_batch(pages, out, engine_options)
     with gzip.open(out / "documents" / "00000-pages.jsonl.gz", "rt") as lines:
         text = json.loads(lines.readline())["text"]
     with gzip.open(out / "attributes" / "unspin" / "00000-pages.jsonl.gz", "rt") as lines:
@@ -195,21 +202,12 @@ def test_the_real_dolma_tag_command_reproduces_the_batch_attributes(
     import subprocess
     import sys
 
-    from unspin.batch import BatchJob, run_batch
-
     pages = tmp_path / "pages.jsonl"
     with pages.open("w") as out:
         for doc_id, text in (("spun", SPUN), ("clean", CLEAN)):
             out.write(json.dumps({"id": doc_id, "text": text}) + "\n")
     batch_out = tmp_path / "batch"
-    job = BatchJob(
-        inputs=(str(pages),),
-        output=batch_out,
-        tasks=("detect",),
-        format="attributes",
-        engine_options=engine_options,
-    )
-    run_batch(job, progress=False)
+    _attributes_batch(pages, batch_out, engine_options)
     dolma_root = tmp_path / "dolma"
     shutil.copytree(batch_out / "documents", dolma_root / "documents")
     dolma = Path(sys.executable).with_name("dolma")

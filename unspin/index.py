@@ -337,9 +337,10 @@ class SourceIndex:
         """Documents sharing the page's rarer anchors, and what ranking them needs.
 
         Returns (candidates, document_frequency, documents): candidates are
-        (rowid, shared anchors) best first, counting only the rarest anchors (held by
-        at most POSTINGS_LOOKUP_CAP sketches, within POSTINGS_READ_BUDGET postings:
-        common ones would cost a long read and say little); document_frequency maps
+        (rowid, shared anchors) best first, counting only the rarest anchors (within
+        POSTINGS_READ_BUDGET postings, and held by at most POSTINGS_LOOKUP_CAP sketches
+        once MIN_LOOKUP_ANCHORS are found: common ones would cost a long read and say
+        little); document_frequency maps
         each page anchor found in the index to the number of sketches holding it;
         documents is the index size.
         """

@@ -287,13 +287,14 @@ class _PageSentences:
         Coverage counts each copied sentence by its length, scaled down when
         its similarity is under FULL_CREDIT_SIMILARITY.
 
-        Each page sentence is paired with the source sentence of highest Dice
-        coefficient over content words plus word bigrams, among those sharing
-        its most distinctive features and the one after the previous pair's
-        source sentence; consecutive pairs
-        within one page paragraph (both sides moving forward by at most three
-        sentences, so a dropped, merged or split sentence does not break a run)
-        merge into one passage.
+        Similarity is the Dice coefficient over content words plus word bigrams.
+        Each page sentence is paired with the source sentence after the previous
+        pair's when that reaches SEQUENTIAL_ACCEPT; otherwise with the best of
+        those sharing its most distinctive features and that next one, at
+        PASSAGE_MIN_SIMILARITY or more (IN_ORDER_MIN_SIMILARITY for the next one
+        right after a pair).  Consecutive pairs within one page paragraph (both
+        sides moving forward by at most three sentences, so a dropped, merged or
+        split sentence does not break a run) merge into one passage.
 
         With `gate`, a source holding under MIN_BIGRAM_SHARE of the page's word
         bigrams is rejected before any sentence is compared (cheap for unrelated ones).
