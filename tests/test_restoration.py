@@ -346,6 +346,89 @@ def test_unlisted_tortured_variant_reached_through_a_synonym(engine: Engine) -> 
         engine._page_spun = False
 
 
+# A lead whose only spinning is thesaurus swaps: judged spun, but no phrase rule fired.
+THESAURUS_LEAD = (
+    "Deputy International Minister Sergei Ryabkov mentioned the US positions arrived as no "
+    "shock to the diplomats. "
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "spun", "original"),
+    [
+        (
+            "Police said they were in search of two men seen near the bank.",
+            "in search of",
+            "seeking",
+        ),
+        ("Right here, the river floods every spring.", "Right here", "Here"),
+    ],
+)
+def test_rule_forms_on_a_page_spun_with_phrase_rules(
+    engine: Engine, sentence: str, spun: str, original: str
+) -> None:
+    """After "got here" -> "came" the page is known to come from a spinner that uses phrase
+    rules; "in search of" and "right here" are then restored.  After a lead spun with
+    thesaurus swaps only, the same sentences are left alone: both are ordinary English."""
+    assert edits_after_lead(engine, sentence).get(spun) == original
+    result = engine.restore(THESAURUS_LEAD + sentence)
+    assert result.edits, "the thesaurus-spun lead is judged spun and restored"
+    assert spun not in {e.before for e in result.edits}
+
+
+def test_rule_family_bonus_only_after_a_typical_rule_edit(engine: Engine) -> None:
+    from unspin.candidates import Candidate
+    from unspin.engine import RULE_FAMILY_BONUS, Decision, _typical_phrase_rule
+
+    rule = Candidate(0, 2, "seeking", prior=-1.5, rule_words=3)
+    ordinary = Candidate(0, 1, "were", prior=-3.0, rule_words=2)  # "had been" -> "were"
+    base = engine._prior(rule), engine._prior(ordinary)
+    engine._rule_family = True
+    try:
+        assert engine._prior(rule) == base[0] + RULE_FAMILY_BONUS
+        assert engine._prior(ordinary) == base[1]
+    finally:
+        engine._rule_family = False
+    made = Decision(0, 8, "got here", "came", 6.0, 0.9, [])
+    assert _typical_phrase_rule(made)
+    assert not _typical_phrase_rule(Decision(0, 8, "had been", "were", 6.0, 0.9, []))
+    assert not _typical_phrase_rule(Decision(0, 6, "shock", "surprise", 6.0, 0.9, []))
+
+
+def test_term_spun_word_by_word_is_reassembled(engine: Engine) -> None:
+    """ "counterfeit consciousness" is in no list; Moby relates each word to one of
+    "artificial intelligence", an original of the PPS list (and, one word kept, "blunder
+    rate" to "error rate").  Only term-list originals are
+    reassembled: every two-word thesaurus phrase turned "apply counterfeit" into "touch
+    base"."""
+    if "pps" not in engine.lexical_names or "moby" not in engine.lexical_names:
+        pytest.skip("needs the PPS tortured-phrase list and Moby")
+    forms = [f[0] for f in engine._term_forms("counterfeit consciousness")]
+    assert "artificial intelligence" in forms
+    # One word kept, the other a synonym: "error rate" is a listed original.
+    assert [f[0] for f in engine._term_forms("blunder rate")] == ["error rate"]
+    assert engine._term_forms("apply counterfeit") == []
+    assert engine._term_forms("deep learning") == []  # a listed phrase is not reassembled
+    edits = edits_after_lead(
+        engine, "The authors apply counterfeit consciousness to diagnose the disease."
+    )
+    assert edits.get("counterfeit consciousness") == "artificial intelligence"
+
+
+def test_technical_terms_are_left_alone(engine: Engine) -> None:
+    """A phrase a term list has as an original ("loss function") is a technical term: never
+    edited, even on a page judged spun (the news trigram turned it into "loss go")."""
+    if "pps" not in engine.lexical_names:
+        pytest.skip("needs the PPS tortured-phrase list")
+    from unspin.candidates import tokenize
+
+    sentence = "The approach using loss function outperforms the baselines on three datasets."
+    words = [t for t in tokenize(sentence) if t.text[:1].isalnum()]
+    assert engine._term_mask(words)[3:5] == [True, True]
+    assert not any(engine._term_mask(words)[:3] + engine._term_mask(words)[5:])
+    assert "function" not in edits_after_lead(engine, sentence)
+
+
 def test_title_before_a_two_word_name_is_protected(engine: Engine) -> None:
     """ "Governor Bill Richardson": "Bill" is a common word, so the name is only recognised
     from "Richardson"; the title before the given name is protected too (it was restored
@@ -470,3 +553,23 @@ def test_causal_engine_leaves_headline_and_title_before_a_name(causal_engine: En
     edits = edits_of(result)
     assert "injures" not in edits and "Governor" not in edits
     assert edits.get("mentioned") == "said"  # the page is still restored
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_causal_engine_restores_phrases_the_trigram_misses(causal_engine: Engine) -> None:
+    """The news trigram prefers "a second woodland" to "a random forest" and "right here"
+    to "here"; the causal LM, which sees a phrase over the words of the n-gram's proposal
+    as a variant of its own, restores them."""
+    if "pps" not in causal_engine.lexical_names:
+        pytest.skip("needs the PPS tortured-phrase list")
+    cases = [
+        ("We use a irregular woodland to classify the samples.", "irregular woodland"),
+        ("The summit will be held right here in Geneva next year.", "right here"),
+        ("Rescue teams are in search of survivors in the rubble.", "in search of"),
+    ]
+    expected = ["random forest", "here", "seeking"]
+    for (sentence, spun), original in zip(cases, expected, strict=True):
+        result = causal_engine.restore(SPUN_LEAD + sentence)
+        after = {e.before: e.after for e in result.edits if e.start >= len(SPUN_LEAD)}
+        assert after.get(spun) == original, sentence
