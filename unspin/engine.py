@@ -137,6 +137,7 @@ HEAD_DICT_PRIOR = 0.0  # ...when the spun word heads a line of that dictionary i
 USER_DICT_PRIOR = 8.0  # a user's spinner dictionary lists exactly this substitution
 LENGTH_PENALTY = 1.5  # n-gram engine: bias towards shorter text, per word removed
 NGRAM_MARGIN = 4.0  # n-gram-only engine: accept when gain + prior > this
+SPUN_PASS_MARGIN = 4.0  # ...when decoding a page already judged spun (`_redecide_spun`)
 # On a page already judged spun (n-gram engine), thesaurus candidates are decoded again:
 # one only a single resource knows pays this much more, one that two resources relate to
 # the spun word this much less (rules and user dictionaries keep their priors).  Tuned on
@@ -995,7 +996,9 @@ class Engine:
         return [(c.text, round(v, 2)) for v, c in same if c is not cand][:limit]
 
     def _decide_ngram(self, words, scored, in_quote):
-        path = self._beam(words, scored, in_quote, NGRAM_MARGIN)
+        path = self._beam(
+            words, scored, in_quote, SPUN_PASS_MARGIN if self._spun_pass else NGRAM_MARGIN
+        )
         if not path:
             return []
         full = self._sentence_logprob(self._words_with(words, path))
