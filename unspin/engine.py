@@ -697,7 +697,7 @@ class Engine:
     def _term_mask(self, word_tokens: list[Token]) -> list[bool]:
         """Protect technical terms: words inside a phrase that a term list has as an original
         ("loss function", "training image").  On clean paper-mill-style abstracts the news
-        trigram otherwise "corrected" them ("loss function" -> "loss work")."""
+        trigram otherwise "corrected" them ("loss function" -> "loss go")."""
         terms = self._term_originals()
         mask = [False] * len(word_tokens)
         if not terms:
@@ -714,12 +714,12 @@ class Engine:
         """Candidates for a two-word phrase whose words were replaced by synonyms.
 
         A term spun word by word ("artificial intelligence" -> "counterfeit consciousness",
-        "error rate" -> "mistake rate") is listed nowhere as a tortured phrase, but a synonym
-        of each changed word reassembles a term that paper mills are known to torture.  Only the originals of term lists count:
-        with every two-word phrase of the thesauri, synonyms reassembled "apply counterfeit"
-        into "touch base" and "irregular woodland" into "common ground".  Like a hop it is
-        an indirect guess: only on pages judged spun, and only when the spun phrase is
-        itself listed nowhere.
+        "error rate" -> "blunder rate") is listed nowhere as a tortured phrase, but a
+        synonym of each changed word reassembles a term that paper mills are known to
+        torture.  Only the originals of term lists count: with every two-word phrase of the
+        thesauri, synonyms reassembled "apply counterfeit" into "touch base" and "irregular
+        woodland" into "common ground".  Like a hop it is an indirect guess: only on pages
+        judged spun, and only when the spun phrase is itself listed nowhere.
         """
         key = "term:" + phrase
         cached = self._forms_cache.get(key)
@@ -737,7 +737,7 @@ class Engine:
             # Filtered lookups: most pairs have no synonym that starts a term at all.
             heads = self._synonym_sources(words[0], terms)
             if words[0] in terms:
-                heads[words[0]] = set()  # kept: "mistake rate" -> "error rate"
+                heads[words[0]] = set()  # kept: "blunder rate" -> "error rate"
             wanted = set().union(*(terms[h] for h in heads)) if heads else set()
             tails = self._synonym_sources(words[1], wanted) if wanted else {}
             if words[1] in wanted:
