@@ -25,8 +25,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from unspin.calibration import FEATURES, features  # noqa: E402
 from unspin.engine import Engine  # noqa: E402
+from unspin.engine.calibration import FEATURES, features  # noqa: E402
 
 
 def read(path: Path, limit: int, offset: int = 0) -> list[dict]:

@@ -186,5 +186,5 @@ def test_evidence_names_the_model_that_decided(engine: Engine) -> None:
     # Regression: n-gram decisions were labelled "causal LM" when both margins were equal.
     result = engine.detect("The Secretary Common of the United Nations spoke in Geneva.")
     evidence = result.spans[0].evidence
-    assert any(item.startswith("n-gram gain") for item in evidence)
-    assert not any("causal" in item for item in evidence)
+    assert any(e.source == "ngram" and e.detail.startswith("n-gram gain") for e in evidence)
+    assert not any(e.source == "causal" or "causal" in e.detail for e in evidence)

@@ -6,9 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unspin.candidates import inflect_like, match_case, sentences, tokenize
-from unspin.engine import Engine
+from unspin.engine import Engine, EngineConfig, PageState
+from unspin.engine.candidates import Candidate, wants_an
+from unspin.engine.decoding import Decision, is_typical_rule_edit, prior
+from unspin.engine.protect import is_headline, name_mask, term_mask
 from unspin.restoration import Edit, Restoration, apply_edits, restore, restore_and_explain
+from unspin.text import inflect_like, match_case, sentences, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +134,10 @@ def test_quotes_that_are_unusual_are_left_alone(engine: Engine) -> None:
 def test_explained_edits_carry_evidence(engine: Engine) -> None:
     result = engine.restore_and_explain("The Secretary Common of the United Nations spoke.")
     (edit,) = result.edits
-    assert any("thesaurus" in item for item in edit.evidence)
+    assert any(e.source == "thesaurus" and "thesaurus" in e.detail for e in edit.evidence)
+    # Evidence is data all the way out: typed fields in the JSON form too.
+    (record,) = result.to_dict()["edits"]
+    assert {"source", "relation", "resources", "detail", "weight"} <= set(record["evidence"][0])
     assert 0.5 <= edit.confidence <= 1.0
     assert result.to_dict()["edits"][0]["after"] == "General"
 
@@ -155,11 +161,10 @@ def test_clean_wikinews_articles_barely_change(engine: Engine, wikinews_articles
 
 
 @pytest.mark.slow
-def test_agreeing_resources_restore_more_on_a_spun_page(monkeypatch, wikinews_articles) -> None:
+def test_agreeing_resources_restore_more_on_a_spun_page(wikinews_articles) -> None:
     """On a page judged spun, candidates two resources agree on get a smaller margin and those
     only one resource knows a larger one: more sites restored, no more untouched words
     changed than with uniform priors (unseen protocol: WordNet or MyThes spins, is not loaded)."""
-    import unspin.engine as engine_module
     from unspin.bench.metrics import Site, score_restoration
     from unspin.resources import available_lexical
     from unspin.resources.dictionary import load_spinner_dictionary
@@ -169,12 +174,14 @@ def test_agreeing_resources_restore_more_on_a_spun_page(monkeypatch, wikinews_ar
         pytest.skip("needs the WordNet, MyThes and Moby resources")
     counts = {}
     for weighted in (True, False):
-        if not weighted:
-            monkeypatch.setattr(engine_module, "SPUN_AGREEMENT_BONUS", 0.0)
-            monkeypatch.setattr(engine_module, "SPUN_SINGLE_SOURCE_COST", 0.0)
+        config = (
+            EngineConfig()
+            if weighted
+            else EngineConfig(spun_agreement_bonus=0.0, spun_single_source_cost=0.0)
+        )
         total = None
         for name in ("wordnet", "mythes"):
-            unseen = Engine(model=None, exclude=[name])
+            unseen = Engine(model=None, exclude=[name], config=config)
             dictionary = load_spinner_dictionary(name)
             for article in wikinews_articles[:2]:
                 text = article["title"] + "\n\n" + article["text"]
@@ -191,12 +198,9 @@ def test_agreeing_resources_restore_more_on_a_spun_page(monkeypatch, wikinews_ar
 
 
 @pytest.mark.slow
-def test_agreement_weighting_is_off_with_a_user_dictionary(
-    monkeypatch, tmp_path, wikinews_articles
-) -> None:
+def test_agreement_weighting_is_off_with_a_user_dictionary(tmp_path, wikinews_articles) -> None:
     """With a spinner dictionary loaded its prior decides: the agreement weighting, tuned
     without one, made the seen protocol worse (54.0% -> 51.9% exact, more false edits)."""
-    import unspin.engine as engine_module
     from unspin.resources.dictionary import load_spinner_dictionary
     from unspin.spinner import spin
 
@@ -208,9 +212,12 @@ def test_agreement_weighting_is_off_with_a_user_dictionary(
     spun = spin(text, load_spinner_dictionary("mythes"), seed=1, rate=0.6).text
     weighted = engine.restore(spun)
     assert weighted.edits, "the spun page should be restored at all"
-    monkeypatch.setattr(engine_module, "SPUN_AGREEMENT_BONUS", 0.0)
-    monkeypatch.setattr(engine_module, "SPUN_SINGLE_SOURCE_COST", 0.0)
-    assert engine.restore(spun).text == weighted.text
+    uniform = Engine(
+        model=None,
+        dictionaries=[path],
+        config=EngineConfig(spun_agreement_bonus=0.0, spun_single_source_cost=0.0),
+    )
+    assert uniform.restore(spun).text == weighted.text
 
 
 # ---------------------------------------------------------------- issue 4: hand-written cases
@@ -266,28 +273,27 @@ def test_a_few_is_about_only_before_a_number(engine: Engine) -> None:
 
 def test_article_agreement_is_evidence(engine: Engine) -> None:
     """ "a excessive" is grammar the spinner broke: "a high" restores agreement."""
-    from unspin.engine import _wants_an
-
-    assert _wants_an("excessive") and _wants_an("hour") and not _wants_an("high")
-    assert not _wants_an("university") and _wants_an("NATO") is None
+    assert wants_an("excessive") and wants_an("hour") and not wants_an("high")
+    assert not wants_an("university") and wants_an("NATO") is None
     result = engine.restore_and_explain(
         SPUN_LEAD + "The region faces a excessive risk of flooding."
     )
     (edit,) = [e for e in result.edits if e.before == "excessive"]
     assert edit.after == "high"
-    assert any(item.startswith("article agreement") for item in edit.evidence)
+    (agreement,) = [e for e in edit.evidence if e.source == "agreement"]
+    assert agreement.detail.startswith("article agreement") and agreement.weight == 3.0
 
 
 def test_candidates_that_break_article_agreement_pay(engine: Engine) -> None:
-    from unspin.candidates import tokenize
-    from unspin.engine import ARTICLE_AGREEMENT
-
     text = "She has an excessive workload."
-    words = [t for t in tokenize(text) if t.text[:1].isalnum()]
-    by_text = {c.text: c for c in engine._candidates(text, words, []) if c.first == 3}
-    plain = {c.text: c for c in engine._candidates("excessive workload", words[3:], [])}
+    plain_text = "excessive workload"
+    (sentence,) = engine.candidates(text)
+    (plain_sentence,) = engine.candidates(plain_text)
+    by_text = {c.text: c for c in sentence if c.first == 3}
+    plain = {c.text: c for c in plain_sentence if c.first == 0}
     # "an heavy workload" breaks agreement; "an inordinate" keeps it.
-    assert by_text["heavy"].prior == plain["heavy"].prior - ARTICLE_AGREEMENT
+    weight = engine.config.article_agreement
+    assert by_text["heavy"].prior == plain["heavy"].prior - weight
     assert by_text["inordinate"].prior == plain["inordinate"].prior
 
 
@@ -306,25 +312,21 @@ def test_only_one_way_listings_of_the_same_shape_count_as_terms(engine: Engine) 
     a false edit on the dev sets when every same-shape phrase counted)."""
     if not {"pps", "moby"} <= set(engine.lexical_names):
         pytest.skip("needs the PPS list and Moby")
-    terms = {f[0]: f[5] for f in engine._thesaurus_forms("profound learning")}
+    thesaurus = next(s for s in engine.sources if s.name == "thesaurus")
+    terms = {f.text: f.listed_term for f in thesaurus.forms("profound learning")}
     assert terms["deep learning"] is True
-    terms = {f[0]: f[5] for f in engine._thesaurus_forms("low tide")}
+    terms = {f.text: f.listed_term for f in thesaurus.forms("low tide")}
     assert terms.get("high tide") is False
 
 
 def test_rule_bonus_only_for_typical_rules_on_spun_pages(engine: Engine) -> None:
-    from unspin.candidates import Candidate
-    from unspin.engine import PHRASE_BONUS
-
+    config = engine.config
     typical = Candidate(0, 2, "focus on", prior=-1.0, rule_words=3)
     ordinary = Candidate(0, 2, "by", prior=-2.5, rule_words=3)  # "by way of" is English
-    assert engine._prior(typical) == -1.0 and engine._prior(ordinary) == -2.5
-    engine._page_spun = True
-    try:
-        assert engine._prior(typical) == -1.0 + 2 * PHRASE_BONUS
-        assert engine._prior(ordinary) == -2.5
-    finally:
-        engine._page_spun = False
+    clean, spun = PageState(), PageState(page_spun=True)
+    assert prior(typical, clean, config) == -1.0 and prior(ordinary, clean, config) == -2.5
+    assert prior(typical, spun, config) == -1.0 + 2 * config.phrase_bonus
+    assert prior(ordinary, spun, config) == -2.5
 
 
 def test_unlisted_tortured_variant_reached_through_a_synonym(engine: Engine) -> None:
@@ -333,17 +335,14 @@ def test_unlisted_tortured_variant_reached_through_a_synonym(engine: Engine) -> 
     weighed only on pages already judged spun."""
     if "pps" not in engine.lexical_names:
         pytest.skip("needs the PPS tortured-phrase list")
-    forms = engine._hop_forms("irregular woodland")
-    assert ("random forest", "thesaurus: pps via 'irregular forest'") in [f[:2] for f in forms]
-    from unspin.candidates import Candidate
-
-    cand = Candidate(0, 1, "random forest", hop=True, prior=forms[0][2], resources=1)
-    assert engine._prior(cand) < -20  # a clean-looking page never takes it
-    engine._page_spun = True
-    try:
-        assert engine._prior(cand) == forms[0][2]
-    finally:
-        engine._page_spun = False
+    variants = next(s for s in engine.sources if s.name == "variant")
+    forms = variants.forms("irregular woodland")
+    found = [(f.text, f.evidence.detail) for f in forms]
+    assert ("random forest", "thesaurus: pps via 'irregular forest'") in found
+    cand = Candidate(0, 1, "random forest", hop=True, prior=forms[0].prior, resources=1)
+    # A clean-looking page never takes it.
+    assert prior(cand, PageState(), engine.config) < -20
+    assert prior(cand, PageState(page_spun=True), engine.config) == forms[0].prior
 
 
 # A lead whose only spinning is thesaurus swaps: judged spun, but no phrase rule fired.
@@ -377,22 +376,30 @@ def test_rule_forms_on_a_page_spun_with_phrase_rules(
 
 
 def test_rule_family_bonus_only_after_a_typical_rule_edit(engine: Engine) -> None:
-    from unspin.candidates import Candidate
-    from unspin.engine import RULE_FAMILY_BONUS, Decision, _typical_phrase_rule
-
+    config = engine.config
     rule = Candidate(0, 2, "seeking", prior=-1.5, rule_words=3)
     ordinary = Candidate(0, 1, "were", prior=-3.0, rule_words=2)  # "had been" -> "were"
-    base = engine._prior(rule), engine._prior(ordinary)
-    engine._rule_family = True
-    try:
-        assert engine._prior(rule) == base[0] + RULE_FAMILY_BONUS
-        assert engine._prior(ordinary) == base[1]
-    finally:
-        engine._rule_family = False
-    made = Decision(0, 8, "got here", "came", 6.0, 0.9, [])
-    assert _typical_phrase_rule(made)
-    assert not _typical_phrase_rule(Decision(0, 8, "had been", "were", 6.0, 0.9, []))
-    assert not _typical_phrase_rule(Decision(0, 6, "shock", "surprise", 6.0, 0.9, []))
+    plain, family = PageState(), PageState(rule_family=True)
+    assert prior(rule, family, config) == prior(rule, plain, config) + config.rule_family_bonus
+    assert prior(ordinary, family, config) == prior(ordinary, plain, config)
+
+    def decided(spun: str, original: str) -> Decision:
+        """An edit as the engine makes it: the candidate carries the best matching rule."""
+        from unspin.rules import phrase_rules
+
+        priors = [r.log_prior for r in phrase_rules().get(spun, ()) if r.original == original]
+        cand = Candidate(
+            0,
+            spun.count(" "),
+            original,
+            rule_words=spun.count(" ") + 1,
+            rule_prior=max(priors) if priors else None,
+        )
+        return Decision(0, len(spun), spun, original, 6.0, 0.9, [], candidate=cand)
+
+    assert is_typical_rule_edit(decided("got here", "came"), config)
+    assert not is_typical_rule_edit(decided("had been", "were"), config)
+    assert not is_typical_rule_edit(decided("shock", "surprise"), config)
 
 
 def test_term_spun_word_by_word_is_reassembled(engine: Engine) -> None:
@@ -403,12 +410,12 @@ def test_term_spun_word_by_word_is_reassembled(engine: Engine) -> None:
     base"."""
     if "pps" not in engine.lexical_names or "moby" not in engine.lexical_names:
         pytest.skip("needs the PPS tortured-phrase list and Moby")
-    forms = [f[0] for f in engine._term_forms("counterfeit consciousness")]
-    assert "artificial intelligence" in forms
+    terms = engine.terms
+    assert "artificial intelligence" in [f.text for f in terms.forms("counterfeit consciousness")]
     # One word kept, the other a synonym: "error rate" is a listed original.
-    assert [f[0] for f in engine._term_forms("blunder rate")] == ["error rate"]
-    assert engine._term_forms("apply counterfeit") == []
-    assert engine._term_forms("deep learning") == []  # a listed phrase is not reassembled
+    assert [f.text for f in terms.forms("blunder rate")] == ["error rate"]
+    assert terms.forms("apply counterfeit") == []
+    assert terms.forms("deep learning") == []  # a listed phrase is not reassembled
     edits = edits_after_lead(
         engine, "The authors apply counterfeit consciousness to diagnose the disease."
     )
@@ -420,12 +427,11 @@ def test_technical_terms_are_left_alone(engine: Engine) -> None:
     edited, even on a page judged spun (the news trigram turned it into "loss go")."""
     if "pps" not in engine.lexical_names:
         pytest.skip("needs the PPS tortured-phrase list")
-    from unspin.candidates import tokenize
-
     sentence = "The approach using loss function outperforms the baselines on three datasets."
     words = [t for t in tokenize(sentence) if t.text[:1].isalnum()]
-    assert engine._term_mask(words)[3:5] == [True, True]
-    assert not any(engine._term_mask(words)[:3] + engine._term_mask(words)[5:])
+    mask = term_mask(words, engine.terms.terms)
+    assert mask[3:5] == [True, True]
+    assert not any(mask[:3] + mask[5:])
     assert "function" not in edits_after_lead(engine, sentence)
 
 
@@ -433,33 +439,32 @@ def test_title_before_a_two_word_name_is_protected(engine: Engine) -> None:
     """ "Governor Bill Richardson": "Bill" is a common word, so the name is only recognised
     from "Richardson"; the title before the given name is protected too (it was restored
     to "Dad" by way of a thesaurus entry for "governor")."""
-    from unspin.candidates import tokenize
+
+    def names(words, text):
+        return name_mask(words, engine.relations, text)
 
     text = "Governor Bill Richardson mentioned the state will give attention to schools."
     words = [t for t in tokenize(text) if t.text[:1].isalnum()]
-    assert engine._name_mask(words, text)[:3] == [True, True, True]
+    assert names(words, text)[:3] == [True, True, True]
     demo = "Governor Alexander Pimentel instructed CNN Philippines the cities broken."
     words = [t for t in tokenize(demo) if t.text[:1].isalnum()]
-    assert engine._name_mask(words, demo)[:4] == [True, True, True, False]
+    assert names(words, demo)[:4] == [True, True, True, False]
     edits = edits_after_lead(engine, text)
     assert edits.get("mentioned") == "said"
     assert not {"Governor", "Bill", "Richardson"} & set(edits)
     # A name of two unknown words still leaves the title before its neighbour open.
     lead = [t for t in tokenize(SPUN_LEAD) if t.text[:1].isalnum()]
-    assert engine._name_mask(lead, SPUN_LEAD)[:3] == [False, False, True]
+    assert names(lead, SPUN_LEAD)[:3] == [False, False, True]
     # So does an unknown given name before a common-word surname: "United States President
     # Donald Trump" spun as "Unified Says Chair Donald Scoop" keeps "Unified Says" open.
     spun = "Unified Says Chair Donald Scoop averred on Friday."
     words = [t for t in tokenize(spun) if t.text[:1].isalnum()]
-    assert engine._name_mask(words, spun)[:5] == [False, False, True, True, True]
+    assert names(words, spun)[:5] == [False, False, True, True, True]
 
 
 def test_headlines_get_the_quotation_margin() -> None:
-    from unspin.candidates import sentences
-    from unspin.engine import _is_headline
-
     text = "Earthquake injures 25 people\n\nIt struck at night. Rescuers came\nlater.\n\nEnd"
-    verdicts = [_is_headline(text, s) for s in sentences(text)]
+    verdicts = [is_headline(text, s) for s in sentences(text)]
     assert verdicts == [True, False, False, False, True]
 
 

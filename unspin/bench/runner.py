@@ -216,6 +216,7 @@ def engine_specs(
     *,
     model: str | None = "default",
     workdir: Path,
+    config: Any = None,
 ) -> list[SystemSpec]:
     """One Engine per (protocol, set): unseen leaves the spinning resource out, seen adds
     the exact spinner dictionary as a user dictionary."""
@@ -224,7 +225,7 @@ def engine_specs(
         def factory() -> Any:
             from unspin.engine import Engine
 
-            return Engine(model=model, **kwargs)
+            return Engine(model=model, config=config, **kwargs)
 
         return factory
 
@@ -562,6 +563,7 @@ class BenchConfig:
     baselines: bool = True
     engine: bool = True
     model: str | None = "default"
+    engine_config: Any = None  # an unspin.engine.EngineConfig; None for the defaults
     command: str | None = None
 
 
@@ -588,7 +590,13 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="unspin-bench-") as scratch:
         workdir = Path(scratch)
         if config.engine and run_tasks:
-            for spec in engine_specs(sets, config.protocols, model=config.model, workdir=workdir):
+            for spec in engine_specs(
+                sets,
+                config.protocols,
+                model=config.model,
+                workdir=workdir,
+                config=config.engine_config,
+            ):
                 if spec.export:
                     try:
                         export_dictionary(spec.export, Path(spec.settings["dictionaries"][0]))

@@ -92,6 +92,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="language model for the engine: 'default', a Hugging Face id or path, or 'none'",
     )
     parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one engine setting (a field of unspin.engine.EngineConfig, e.g. "
+        "spun_gate=0.5; repeatable) to measure it",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=DEFAULT_OUT,
@@ -113,6 +122,13 @@ def run(args: argparse.Namespace) -> int:
         if beside_package.is_dir():
             sets_dir = beside_package
     protocols = ("unseen", "seen") if args.protocol == "both" else (args.protocol,)
+    from unspin.engine import EngineConfig
+
+    try:
+        engine_config = EngineConfig().with_settings(args.settings)
+    except ValueError as exc:
+        print(f"unspin bench: {exc}", file=sys.stderr)
+        return 2
     config = BenchConfig(
         sets_dir=sets_dir,
         out_dir=args.out,
@@ -123,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         baselines=args.baselines,
         engine=args.engine,
         model=None if str(args.model).lower() == "none" else args.model,
+        engine_config=engine_config,
         command=shlex.join(["unspin", *sys.argv[1:]]) if sys.argv[1:2] == ["bench"] else None,
     )
     try:

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from unspin.engine import Analysis
+    from unspin.engine.engine import Analysis
 
 FEATURES = ("edit_rate", "score_rate", "spintax", "ngram_per_word", "log_words")
 DEFAULT = {

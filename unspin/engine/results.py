@@ -1,0 +1,171 @@
+"""What detection and restoration return: spans, edits and the views of an `Analysis`.
+
+Both are views of one engine analysis (`Engine.analyse`), so a caller that wants both runs
+the engine once (`unspin.pipeline.process` does).  Edits are character ranges of the input;
+applying them (`apply_edits`) to the input gives the restored text exactly, which the tests
+check as a property.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from unspin.engine.evidence import Evidence
+
+if TYPE_CHECKING:
+    from unspin.engine.engine import Analysis, Engine
+
+
+def _evidence_dicts(evidence: Iterable[Evidence | str]) -> list[Any]:
+    return [e.to_dict() if isinstance(e, Evidence) else e for e in evidence]
+
+
+SPUN_THRESHOLD = 0.5
+
+
+@dataclass
+class Span:
+    """A substituted phrase text[start:end] and the original it most likely replaced."""
+
+    start: int
+    end: int
+    text: str
+    suggestion: str
+    confidence: float
+    evidence: list[Evidence | str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "suggestion": self.suggestion,
+            "confidence": self.confidence,
+            "evidence": _evidence_dicts(self.evidence),
+        }
+
+
+@dataclass
+class Detection:
+    """`score` is a calibrated probability that the text is spun; `family` names the loaded
+    spinner dictionary that explains most spans (None without --dict)."""
+
+    spun: bool
+    score: float
+    spans: list[Span]
+    family: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spun": self.spun,
+            "score": self.score,
+            "spans": [span.to_dict() for span in self.spans],
+            "family": self.family,
+        }
+
+
+def detection_from_analysis(engine: Engine, analysis: Analysis) -> Detection:
+    score = round(analysis.probability, 4)
+    spans = [
+        Span(d.start, d.end, d.before, d.after, d.confidence, list(d.evidence))
+        for d in sorted(analysis.decisions, key=lambda d: d.start)
+    ]
+    return Detection(score >= SPUN_THRESHOLD, score, spans, _family(engine, analysis))
+
+
+def _family(engine: Engine, analysis: Analysis) -> str | None:
+    """The loaded spinner dictionary in which most decided edits are listed substitutions."""
+    if not engine.dictionary_names:
+        return None
+    votes: Counter[str] = Counter()
+    for decision in analysis.decisions:
+        for name in engine.user.explains(decision.after, decision.before):
+            votes[name] += 1
+    if not votes:
+        return None
+    return votes.most_common(1)[0][0]
+
+
+@dataclass
+class Edit:
+    """Replace text[start:end] (== before) by `after`."""
+
+    start: int
+    end: int
+    before: str
+    after: str
+    confidence: float
+    evidence: list[Evidence | str] = field(default_factory=list)
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+
+    def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "start": self.start,
+            "end": self.end,
+            "before": self.before,
+            "after": self.after,
+            "confidence": self.confidence,
+        }
+        if explain:
+            data["evidence"] = _evidence_dicts(self.evidence)
+            data["alternatives"] = [{"text": t, "score": s} for t, s in self.alternatives]
+        return data
+
+
+@dataclass
+class Restoration:
+    """The restored `text`, the `original` input and the `edits` that turn one into the other."""
+
+    text: str
+    original: str
+    edits: list[Edit]
+
+    def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "edits": [edit.to_dict(explain=explain) for edit in self.edits],
+        }
+
+    def marked(self) -> str:
+        """The input with every edit shown in place as ``[before → after]``, for reading the changes."""
+        marks = [
+            Edit(e.start, e.end, e.before, f"[{e.before} \u2192 {e.after}]", e.confidence)
+            for e in self.edits
+        ]
+        return apply_edits(self.original, marks)
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping edits (any order) to `text`."""
+    ordered = sorted(edits, key=lambda e: e.start)
+    pieces = []
+    cursor = 0
+    for edit in ordered:
+        if edit.start < cursor:
+            raise ValueError(f"overlapping edits at {edit.start}")
+        if text[edit.start : edit.end] != edit.before:
+            raise ValueError(f"edit at {edit.start} does not match the text")
+        pieces.append(text[cursor : edit.start])
+        pieces.append(edit.after)
+        cursor = edit.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def restoration_from_analysis(text: str, analysis: Analysis, *, explain: bool) -> Restoration:
+    edits = [
+        Edit(
+            d.start,
+            d.end,
+            d.before,
+            d.after,
+            d.confidence,
+            list(d.evidence) if explain else [],
+            list(d.alternatives) if explain else [],
+        )
+        for d in sorted(analysis.decisions, key=lambda d: d.start)
+    ]
+    return Restoration(apply_edits(text, edits), text, edits)

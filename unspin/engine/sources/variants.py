@@ -1,0 +1,98 @@
+"""Listed variants reached through a synonym: "irregular woodland" is listed nowhere, but
+"woodland" ~ "forest" turns it into "irregular forest", which the PPS list has for "random
+forest".  Tortured phrases vary; the lists hold only some of the variants."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+from unspin.engine.config import EngineConfig
+from unspin.engine.evidence import Evidence
+from unspin.engine.sources import Proposal, SpunSpan
+from unspin.engine.sources.thesaurus import FORMS_CACHE_ENTRIES, skips_thesauri
+from unspin.resources.relations import RelationIndex
+from unspin.text import STOPWORDS, inflect_phrase_like
+
+
+class ListedVariantSource:
+    """Originals of a listed two-word phrase one synonym away; weighed only on spun pages."""
+
+    name = "variant"
+
+    def __init__(self, relations: RelationIndex, config: EngineConfig) -> None:
+        self.relations = relations
+        self.config = config
+        self._cache: dict[str, list[Proposal]] = {}
+
+    def propose(self, span: SpunSpan) -> list[Proposal]:
+        if span.words == 1 or skips_thesauri(span):
+            return []
+        return self.forms(span.phrase)
+
+    def forms(self, phrase: str) -> list[Proposal]:
+        """Candidates for a two-word phrase through a synonym of one of its words (cached)."""
+        cached = self._cache.get(phrase)
+        if cached is not None:
+            return cached
+        result = list(self._forms(phrase))
+        if len(self._cache) > FORMS_CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[phrase] = result
+        return result
+
+    def _forms(self, phrase: str) -> Iterator[Proposal]:
+        config = self.config
+        related = self.relations.related
+        words = phrase.split()
+        # Content words only: phrasal verbs ("admit in" -> "take in" -> "take up") hop to
+        # unrelated idioms (measured on the dev sets).  And only phrases no resource lists
+        # as a spun form themselves.
+        if (
+            len(words) != 2
+            or STOPWORDS.intersection(words)
+            or any(not rel.forward for rels in related(phrase).values() for rel in rels)
+        ):
+            return
+        for position, word in enumerate(words):
+            if word in STOPWORDS or len(word) < 3:
+                continue
+            synonyms = heapq.nsmallest(
+                config.hop_synonyms,
+                (
+                    (head, rels)
+                    for head, rels in related(word).items()
+                    if " " not in head and head not in STOPWORDS
+                ),
+                key=lambda item: (-len({rel.resource for rel in item[1]}), item[0]),
+            )
+            for synonym, _rels in synonyms:
+                variant = list(words)
+                variant[position] = synonym
+                listed = " ".join(variant)
+                for head, rels in related(listed).items():
+                    inverse = sorted({rel.resource for rel in rels if not rel.forward})
+                    # Only term-for-term swaps that keep the synonym: the list says
+                    # "irregular" stands for "random" in this term, a thesaurus that
+                    # "woodland" stands for "forest".  (Measured: looser hops, "military
+                    # assistance" -> "service", changed untouched words on news.)
+                    head_words = head.split()
+                    if (
+                        not inverse
+                        or len(head_words) != 2
+                        or STOPWORDS.intersection(head_words)
+                        or head_words[position] != synonym
+                        or head == phrase
+                    ):
+                        continue
+                    prior = config.thesaurus_prior + config.phrase_bonus - config.hop_cost
+                    prior += config.source_bonus * (len(inverse) - 1)
+                    evidence = Evidence(
+                        "variant",
+                        f"thesaurus: {', '.join(inverse)} via '{listed}'",
+                        "inverse",
+                        tuple(inverse),
+                        prior,
+                    )
+                    for form in inflect_phrase_like(head, phrase):
+                        yield Proposal(form, evidence, prior, resources=len(inverse), hop=True)

@@ -1,0 +1,273 @@
+"""Text primitives shared by every stage: one tokenizer, one sentence splitter, the
+inflection and capitalisation helpers, the function-word list, the cache folder and the
+one-line error message.
+
+Why one module: the engine, tracing, the learner and the spinner model must agree on what a
+word is and where it starts, or their offsets and alignments drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+# Words, numbers (with inner separators), spintax groups, and single punctuation marks.
+TOKEN_RE = re.compile(
+    r"\{[^{}\n]{1,200}\}"  # spintax leftover, kept whole
+    r"|[A-Za-z\u00C0-\u024F]+(?:['\u2019\-][A-Za-z\u00C0-\u024F]+)*"  # words, incl. don't, co-operation
+    r"|\d+(?:[.,:]\d+)*"  # numbers
+    r"|\S"  # anything else, one character at a time
+)
+SENTENCE_END = {".", "!", "?"}
+
+
+@dataclass(slots=True)
+class Token:
+    """One token with its character offsets into the input text."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def is_word(self) -> bool:
+        return self.text[0].isalpha()
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+def adjacent(text: str, left: Token, right: Token) -> bool:
+    """Whether two tokens are separated by exactly one space (words of one phrase)."""
+    return text[left.end : right.start] == " "
+
+
+def tokenize(text: str) -> list[Token]:
+    return [Token(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+
+
+def sentences(text: str) -> list[list[Token]]:
+    """Split into sentences: after . ! ? followed by a capital/quote/digit, and at blank lines."""
+    tokens = tokenize(text)
+    result: list[list[Token]] = []
+    current: list[Token] = []
+    for index, token in enumerate(tokens):
+        if current and "\n" in text[current[-1].end : token.start]:
+            result.append(current)
+            current = []
+        current.append(token)
+        if token.text in SENTENCE_END:
+            following = tokens[index + 1] if index + 1 < len(tokens) else None
+            if following is None or following.text[0].isupper() or following.text in "\"'\u201c(":
+                result.append(current)
+                current = []
+    if current:
+        result.append(current)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Capitalisation and inflection
+
+
+def match_case(candidate: str, spun: str) -> str:
+    """Give `candidate` the capitalisation pattern of the spun text it replaces."""
+    if spun.isupper() and len(spun) > 1:
+        return candidate.upper()
+    spun_words = spun.split()
+    if len(spun_words) > 1 and all(w[0].isupper() for w in spun_words if w[0].isalpha()):
+        return " ".join(w[:1].upper() + w[1:] for w in candidate.split())
+    if spun[:1].isupper():
+        return candidate[:1].upper() + candidate[1:]
+    return candidate
+
+
+@lru_cache(maxsize=200_000)
+def word_tags(word: str) -> tuple[tuple[str, str, str], ...]:
+    """(upos, lemma, penn_tag) readings of a surface word, from lemminflect's tables."""
+    from lemminflect import getAllInflections, getAllLemmas
+
+    readings: list[tuple[str, str, str]] = []
+    lower = word.lower()
+    for upos, lemmas in getAllLemmas(lower).items():
+        for lemma in lemmas:
+            for tag, forms in getAllInflections(lemma, upos=upos).items():
+                if lower in forms:
+                    readings.append((upos, lemma, tag))
+    return tuple(readings)
+
+
+@lru_cache(maxsize=200_000)
+def lemmas_of(word: str) -> tuple[str, ...]:
+    from lemminflect import getAllLemmas
+
+    found: list[str] = []
+    for lemmas in getAllLemmas(word.lower()).values():
+        for lemma in lemmas:
+            if lemma not in found:
+                found.append(lemma)
+    return tuple(found)
+
+
+@lru_cache(maxsize=400_000)
+def inflect_like(candidate: str, spun: str) -> tuple[str, ...]:
+    """Forms of the one-word `candidate` carrying the tag(s) the spun word carries.
+
+    "say" / "said" like "mentioned" -> ("said",); a spun base form keeps the candidate's base.
+    Unknown words yield the candidate unchanged so nothing is silently dropped.
+    """
+    readings = word_tags(spun)
+    if not readings:
+        return (candidate,)
+    cand_lemmas = _lemmas_by_pos(candidate.lower())
+    forms: list[str] = []
+    for upos, _lemma, tag in readings:
+        lemmas = cand_lemmas.get(upos) or ((candidate.lower(),) if not cand_lemmas else ())
+        for lemma in lemmas:
+            for form in _inflection(lemma, tag):
+                if form not in forms:
+                    forms.append(form)
+    return tuple(forms) or (candidate,)
+
+
+# lemminflect deep-copies its tables on every call; the same lemmas and tags recur across
+# candidates of different spun words, so both lookups are cached here (its inflection
+# calls were a fifth of detect's time in a profile of ten dev articles).
+@lru_cache(maxsize=200_000)
+def _lemmas_by_pos(word: str) -> dict[str, tuple[str, ...]]:
+    from lemminflect import getAllLemmas
+
+    return {upos: tuple(lemmas) for upos, lemmas in getAllLemmas(word).items()}
+
+
+@lru_cache(maxsize=200_000)
+def _inflection(lemma: str, tag: str) -> tuple[str, ...]:
+    from lemminflect import getInflection
+
+    return tuple(getInflection(lemma, tag=tag) or ())
+
+
+def inflect_phrase_like(candidate: str, spun: str) -> tuple[str, ...]:
+    """Re-inflect a phrase candidate: the first word carries a verb's tense, the last a noun's number."""
+    cand_words = candidate.split()
+    spun_words = spun.split()
+    if len(cand_words) == 1 and len(spun_words) == 1:
+        return inflect_like(candidate, spun)
+    results: list[str] = []
+    first_tags = {tag for upos, _l, tag in word_tags(spun_words[0]) if upos == "VERB"}
+    if first_tags and first_tags != {"VB"} and first_tags != {"VB", "VBP"}:
+        for form in inflect_like(cand_words[0], spun_words[0]):
+            results.append(" ".join([form, *cand_words[1:]]))
+    last_tags = {tag for upos, _l, tag in word_tags(spun_words[-1]) if upos == "NOUN"}
+    if last_tags == {"NNS"}:
+        for form in inflect_like(cand_words[-1], spun_words[-1]):
+            results.append(" ".join([*cand_words[:-1], form]))
+    return tuple(dict.fromkeys(results)) or (candidate,)
+
+
+# Function words: thesaurus relations of these are noise ("the" -> "th'"); only phrase rules
+# propose replacements for them.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "so",
+        "yet",
+        "as",
+        "if",
+        "than",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "here",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "having",
+        "it",
+        "its",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "i",
+        "me",
+        "him",
+        "her",
+        "them",
+        "us",
+        "my",
+        "your",
+        "his",
+        "their",
+        "our",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "not",
+        "no",
+        "all",
+        "any",
+        "some",
+        "each",
+        "every",
+        "both",
+        "either",
+        "neither",
+        "one",
+        "s",
+        "t",
+    ]
+)
+ARTICLES = frozenset({"a", "an", "the"})
+URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
+
+
+def cache_dir() -> Path:
+    """Where built indexes and dictionaries are cached: `$UNSPIN_CACHE_DIR`, else
+    `~/.cache/unspin`."""
+    return Path(os.environ.get("UNSPIN_CACHE_DIR") or Path.home() / ".cache" / "unspin")
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line for a user: its message, or its type when it has none."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
