@@ -9,8 +9,10 @@ their quotes), CMS trailers ("Leave a Reply", "%d bloggers like this:"), credit 
 and newsletter widgets, a title repeated at the top (the original then the spun one:
 both are kept, the pair is evidence) and spintax leftovers (``{hardware}``).
 
-Removal is by recognisable patterns only, never by guessing that a short paragraph is
-junk, and every removal is recorded in :attr:`Article.removed`. The cleaner only ever
+Removal is by recognisable patterns, and for code also by scoring each line for how much
+it looks like code (runs of code-like lines go whole, whatever the snippet), never by
+guessing that a short paragraph is junk, and every removal is recorded in
+:attr:`Article.removed`. The cleaner only ever
 deletes: with all whitespace dropped, its output is a subsequence of its input (the
 property the hypothesis tests check).
 """
