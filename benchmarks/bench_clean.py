@@ -174,9 +174,13 @@ def farm_page(article: dict, rng: random.Random, leaks: list[str]) -> str:
         min(1, len(body)), "<p>" + PIXEL.replace("{pixel}", str(rng.randrange(10**15))) + "</p>"
     )
     # The theme's leaks: one as a paragraph of <br> lines, one as a paragraph a line.
-    escaped_leaks = [[html.escape(line, quote=False) for line in leak.split("\n")] for leak in leaks]
+    escaped_leaks = [
+        [html.escape(line, quote=False) for line in leak.split("\n")] for leak in leaks
+    ]
     body.insert(rng.randrange(len(body) + 1), "<p>" + "<br>\n".join(escaped_leaks[0]) + "</p>")
-    body.insert(rng.randrange(len(body) + 1), "".join(f"<p>{line}</p>" for line in escaped_leaks[1]))
+    body.insert(
+        rng.randrange(len(body) + 1), "".join(f"<p>{line}</p>" for line in escaped_leaks[1])
+    )
     escaped_title = html.escape(title)
     escaped_variant = html.escape(variant)
     related = "".join(
@@ -271,7 +275,9 @@ def leaked_lines_left(output: str, leaks: list[str]) -> int:
     output_lines = {" ".join(line.split()) for line in output.split("\n")}
     flat = flatten(output)
     return sum(
-        1 for line in code_lines(leaks) if line in output_lines or (len(line) >= 15 and line in flat)
+        1
+        for line in code_lines(leaks)
+        if line in output_lines or (len(line) >= 15 and line in flat)
     )
 
 

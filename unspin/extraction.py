@@ -605,11 +605,14 @@ _PLAIN_WORD = re.compile(
 )
 # Words of code that English also has: neither prose nor code evidence on their own.
 _CODE_WORDS = frozenset(
-    "var let const function return if else for while do new typeof instanceof this true false "
-    "null undefined void try catch finally window document arguments async await".split()
-)
+    ("var", "let", "const", "function", "return", "if", "else", "for", "while", "do", "new",
+     "typeof", "instanceof", "this", "true", "false", "null", "undefined", "void", "try", "catch",
+     "finally", "window", "document", "arguments", "async", "await")
+)  # fmt: skip
 _PROSE_RUN = re.compile(r"(?:\b[A-Za-z]+\b,? +){5}\b[A-Za-z]+\b")  # (f,b,e,v,n,t) is not one
-_SENTENCE_LIKE = re.compile(r"^[\"\u201c\u2018'(]?[A-Z][a-z]+ [a-z]|[A-Za-z][.!?][\"\u201d\u2019')]*$")
+_SENTENCE_LIKE = re.compile(
+    r"^[\"\u201c\u2018'(]?[A-Z][a-z]+ [a-z]|[A-Za-z][.!?][\"\u201d\u2019')]*$"
+)
 _CODE_CHARS = re.compile(r"[{};=()\[\]?:]")
 _ANY_QUOTE = re.compile(r"[\"'`\u2018\u2019\u201a\u201c\u201d\u201e\u2032\u2033]")
 # A line scored CODE stands on its own (a minified snippet) when it is this sure.
