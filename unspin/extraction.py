@@ -623,30 +623,32 @@ _NOT_CODE, _WEAK, _CODE = 0, 1, 2
 
 
 def _code_line_class(line: str) -> tuple[int, int, int]:
-    """(class, marks of code, words of prose) of one line: _CODE, _WEAK (a short piece of code inside a run:
-    ``}``, ``n.callMethod ?``, ``body {``), or _NOT_CODE.
+    """(class, marks of code, words of prose) of one line.
 
-    CODE needs two marks of code and at least as many marks as words of prose, and no run
-    of six prose words; prose that names code ("call document.getElementById('x') to
-    find it") has more words than marks.
+    The class is _CODE, _WEAK (a short piece of code, kept unless inside a run: ``}``,
+    ``n.callMethod ?``, ``body {``) or _NOT_CODE. CODE needs two marks of code, at least
+    as many marks as words of prose, and no run of six words outside strings; prose that
+    names code ("call document.getElementById('x') to find it") has more words than marks.
     """
     stripped = line.strip()
     if not stripped or not _CODE_CHARS.search(stripped):
         return _NOT_CODE, 0, 0
-    if _PROSE_RUN.search(stripped) and not _ANY_QUOTE.search(stripped):
-        return _NOT_CODE, 0, 0  # a run of six words and no string it could be inside: prose
-    masked_parts = []
+    masked = stripped
     literals = 0
-    last = 0
-    for match in _LINE_STRING.finditer(stripped):
-        masked_parts.append(stripped[last : match.start()])
-        inner = match.group(0)[1:-1]
-        if inner and _TOKEN_LITERAL.fullmatch(inner):
-            literals += 1
-        masked_parts.append("\x00")
-        last = match.end()
-    masked_parts.append(stripped[last:])
-    masked = "".join(masked_parts)
+    if _ANY_QUOTE.search(stripped):
+        masked_parts = []
+        last = 0
+        for match in _LINE_STRING.finditer(stripped):
+            masked_parts.append(stripped[last : match.start()])
+            inner = match.group(0)[1:-1]
+            if inner and _TOKEN_LITERAL.fullmatch(inner):
+                literals += 1
+            masked_parts.append("\x00")
+            last = match.end()
+        masked_parts.append(stripped[last:])
+        masked = "".join(masked_parts)
+    if _PROSE_RUN.search(masked):
+        return _NOT_CODE, 0, 0  # six words in a row outside strings: prose
     marks = literals + len(_CODE_MARK.findall(masked))
     if not marks:
         return _NOT_CODE, 0, 0
@@ -654,7 +656,7 @@ def _code_line_class(line: str) -> tuple[int, int, int]:
     sentence_like = _SENTENCE_LIKE.search(stripped) is not None
     # A sentence ("Then call list.sort();") must be code twice over.
     needed = 2 * words if sentence_like else words
-    if marks >= 2 and marks >= needed and not _PROSE_RUN.search(masked):
+    if marks >= 2 and marks >= needed:
         return _CODE, marks, words
     if len(stripped) <= _WEAK_LINE_MAX and words <= 2 and not sentence_like:
         return _WEAK, marks, words
