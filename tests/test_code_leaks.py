@@ -180,6 +180,9 @@ PROSE_ABOUT_CODE = [
     "Q: What changed? A: The parser now handles (parentheses) and [brackets]; nothing else.",
     "Score: 3-1 (Smith 12', 45'; Jones 80').",
     "((WN)) [Nods].",
+    "f(x) = x^2 + 1",
+    "g(x) = 2x - f(x)",
+    "E = mc2",
 ]
 
 

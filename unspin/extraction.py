@@ -668,18 +668,19 @@ def _code_line_runs(text: str) -> list[tuple[int, int]]:
 
     A run is removed when it holds two CODE lines, or one that is code beyond doubt
     (``_LONE_CODE_MARKS`` marks and three marks a word of prose: a minified snippet); its short
-    pieces (``}``, ``n.callMethod ?``) go with it, and never on their own. One pass over
-    the lines, each scored once: linear time.
+    pieces (``}``, ``n.callMethod ?``) go with it, and never on their own. A run must have
+    a ``;``, ``{`` or ``}`` somewhere: lines of formulas (``f(x) = x^2 + 1``) have none. One
+    pass over the lines, each scored once: linear time.
     """
     if not _CODE_CHARS.search(text):
         return []
     spans: list[tuple[int, int]] = []
     run_start = run_end = -1
     code_lines = 0
-    sure = False
+    sure = braced = False
 
     def close() -> None:
-        if run_start >= 0 and (code_lines >= 2 or sure):
+        if run_start >= 0 and braced and (code_lines >= 2 or sure):
             spans.append((run_start, run_end))
 
     offset = 0
@@ -694,7 +695,9 @@ def _code_line_runs(text: str) -> list[tuple[int, int]]:
         else:
             if run_start < 0:
                 run_start, code_lines, sure = offset + len(line) - len(line.lstrip()), 0, False
+                braced = False
             run_end = line_end
+            braced = braced or any(char in line for char in ";{}")
             if kind == _CODE:
                 code_lines += 1
                 if marks >= _LONE_CODE_MARKS and 3 * words <= marks:
