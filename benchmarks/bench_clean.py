@@ -4,15 +4,19 @@ Pages are made from the Wikinews development corpus: each article is wrapped in 
 content-farm boilerplate (cookie banner, navigation, the title twice at the top of the post,
 a Facebook pixel leaked into the body text with CMS-curled quotes, a spintax leftover, a
 "Supply hyperlink" credit, share/like widgets, related posts, a "Leave a Reply" form, a
-sidebar with a newsletter box, footer, scripts). The article text itself is the clean
+sidebar with a newsletter box, footer, scripts), plus two multi-line code leaks of other
+shapes (`LEAK_SHAPES`: a pixel one statement a line in a consent check with curled quotes,
+Google Tag Manager, inline CSS, JSON-LD, a consent-manager callback, a minified loader) leaked
+as paragraph text. The article text itself is the clean
 original, so what comes out can be scored exactly:
 
 * time: per page, for trafilatura.extract() with its defaults, trafilatura.bare_extraction()
   with the options unspin uses, and unspin.extract(); all three run on the same pages in
   the same process, interleaved page by page, so their ratio holds on a noisy machine;
 * body recall: share of the article's sentences found in the output;
-* junk: share of pages whose output still contains leaked code, the credit line, widget
-  lines, the comment form or the repeated title.
+* junk: share of pages whose output still contains leaked code (any line of the multi-line
+  leaks counts), the credit line, widget lines or the comment form; also the leak lines left
+  in all, and the share of pages with the repeated title.
 
     python benchmarks/bench_clean.py --limit 100 --repeat 3
 """
@@ -39,6 +43,78 @@ PIXEL = (
     "&#8216;script&#8217;,&#8216;https://connect.facebook.net/en_US/fbevents.js&#8217;); "
     "fbq(&#8216;init&#8217;, &#8216;{pixel}&#8217;); fbq(&#8216;track&#8217;, &#8216;PageView&#8217;);"
 )
+# Multi-line leaks of other shapes, as themes leak them (issue 12): none needs to match a
+# known snippet. Two are put in each page and dump, at random places; "junk left" counts a
+# page whose output keeps any line of them.
+LEAK_SHAPES = {
+    # A Facebook pixel one statement a line inside a consent-manager check, curled quotes.
+    "pixel-in-consent-check": """window.addEventListener(\u2018CookiebotOnAccept\u2019, function (e) {
+  if (Cookiebot.consent.marketing) {
+    !function(f, b, e, v, n, t, s)
+    {
+      if (f.fbq) return;
+      n = f.fbq = function() {
+        n.callMethod ?
+          n.callMethod.apply(n, arguments) : n.queue.push(arguments)
+      };
+      if (!f._fbq) f._fbq = n;
+      n.push = n;
+      n.loaded = !0;
+      n.version = \u20192.0\u2032;
+      n.queue = [];
+      t = b.createElement(e);
+      t.async = !0;
+      t.src = v;
+      s = b.getElementsByTagName(e)[0];
+      s.parentNode.insertBefore(t, s)
+    }(window, document, \u2018script\u2019,
+      \u2018https://connect.facebook.net/en_US/fbevents.js\u2019);
+    fbq(\u2018init\u2019, \u2018{pixel}\u2019);
+    fbq(\u2018track\u2019, \u2018PageView\u2019);
+  }
+}, false);""",
+    # Google Tag Manager's snippet, broken over lines as in its install instructions.
+    "google-tag-manager": """(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':
+new Date().getTime(),event:'gtm.js'});var f=d.getElementsByTagName(s)[0],
+j=d.createElement(s),dl=l!='dataLayer'?'&l='+l:'';j.async=true;j.src=
+'https://www.googletagmanager.com/gtm.js?id='+i+dl;f.parentNode.insertBefore(j,f);
+})(window,document,'script','dataLayer','GTM-{pixel}');""",
+    # A theme's inline CSS, one declaration a line.
+    "inline-css": """.entry-content p { margin: 0 0 1.5em; }
+#cookie-notice {
+  position: fixed;
+  bottom: 0;
+  background: #222;
+  color: #fff;
+  font-family: Georgia, serif;
+}
+@media (max-width: 600px) {
+  .site-title { font-size: 18px; }
+}""",
+    # Structured data, curled quotes on its first key.
+    "json-ld": """{
+  \u201c@context\u201d: \u201chttps://schema.org\u201d,
+  "@type": "NewsArticle",
+  "datePublished": "2024-03-01T08:00:00+00:00",
+  "author": {"@type": "Person", "name": "Jane Doe"},
+  "publisher": {
+    "@type": "Organization",
+    "logo": {"@type": "ImageObject", "url": "https://example.net/logo.png"}
+  }
+}""",
+    # A consent manager's callback.
+    "consent-callback": """function OptanonWrapper() {
+  if (OnetrustActiveGroups.indexOf(\u2018C0004\u2019) > -1) {
+    loadAds();
+    OneTrust.OnConsentChanged(function () {
+      location.reload();
+    });
+  }
+}""",
+    # An unknown loader, minified on one line.
+    "minified": '_linkedin_partner_id="{pixel}";window._linkedin_data_partner_ids=window._linkedin_data_partner_ids||[];'
+    "window._linkedin_data_partner_ids.push(_linkedin_partner_id);",
+}
 CREDITS = ["Supply hyperlink", "Source link", "Supply link"]
 SITES = [
     "The Daily Headlines Hub",
@@ -59,6 +135,17 @@ JUNK_MARKERS = [
 ]  # fmt: skip
 
 
+def pick_leaks(rng: random.Random) -> list[str]:
+    """Two leak shapes for one page, with a fresh id in each."""
+    names = rng.sample(sorted(LEAK_SHAPES), 2)
+    return [LEAK_SHAPES[name].replace("{pixel}", str(rng.randrange(10**12))) for name in names]
+
+
+def code_lines(leaks: list[str]) -> list[str]:
+    """The lines of the leaks, whitespace collapsed: what must not be in the output."""
+    return [" ".join(line.split()) for leak in leaks for line in leak.split("\n") if line.strip()]
+
+
 def spun_title(title: str) -> str:
     """A near copy of the title, as the farm's second headline (only its evidence role matters here)."""
     swaps = {"people": "individuals", "says": "mentioned", "said": "mentioned", "after": "after",
@@ -73,8 +160,8 @@ def spun_title(title: str) -> str:
     return " ".join(changed)
 
 
-def farm_page(article: dict, rng: random.Random) -> str:
-    """One content-farm page around the article's clean paragraphs."""
+def farm_page(article: dict, rng: random.Random, leaks: list[str]) -> str:
+    """One content-farm page around the article's clean paragraphs, ``leaks`` leaked as text."""
     site = rng.choice(SITES)
     title = article["title"]
     variant = spun_title(title)
@@ -85,6 +172,14 @@ def farm_page(article: dict, rng: random.Random) -> str:
     body[index] = re.sub(r"\b(the)\b", "{the}", body[index], count=1)
     body.insert(
         min(1, len(body)), "<p>" + PIXEL.replace("{pixel}", str(rng.randrange(10**15))) + "</p>"
+    )
+    # The theme's leaks: one as a paragraph of <br> lines, one as a paragraph a line.
+    escaped_leaks = [
+        [html.escape(line, quote=False) for line in leak.split("\n")] for leak in leaks
+    ]
+    body.insert(rng.randrange(len(body) + 1), "<p>" + "<br>\n".join(escaped_leaks[0]) + "</p>")
+    body.insert(
+        rng.randrange(len(body) + 1), "".join(f"<p>{line}</p>" for line in escaped_leaks[1])
     )
     escaped_title = html.escape(title)
     escaped_variant = html.escape(variant)
@@ -148,8 +243,9 @@ LISTENER = (
 )
 
 
-def farm_dump(article: dict, rng: random.Random) -> str:
-    """The article as a crawler's text dump of a farm page: one paragraph a line, junk leaked."""
+def farm_dump(article: dict, rng: random.Random, leaks: list[str]) -> str:
+    """The article as a crawler's text dump of a farm page: one paragraph a line, junk leaked
+    (``leaks`` too: the first with its indentation, the second flush left)."""
     paragraphs = [" ".join(p.split()) for p in article["text"].split("\n\n") if p.strip()]
     index = rng.randrange(len(paragraphs))
     paragraphs[index] = re.sub(r"\b(the)\b", "{the}", paragraphs[index], count=1)
@@ -162,6 +258,9 @@ def farm_dump(article: dict, rng: random.Random) -> str:
         LISTENER,
         *paragraphs[1:],
     ]
+    leak_blocks = [leaks[0], "\n".join(line.strip() for line in leaks[1].split("\n"))]
+    for block in leak_blocks:
+        lines.insert(rng.randrange(3, len(lines) + 1), block)
     lines += [rng.choice(CREDITS), "Share this:", "Twitter", "Facebook", "Like this:", "Like Loading...",
               rng.choice(["Related", "Associated"]), *RELATED, *rng.choice(TRAILERS), "%d bloggers like this:"]  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -171,15 +270,27 @@ def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", flatten(text)) if len(s) > 20]
 
 
-def score(output: str, article: dict) -> tuple[float, bool, bool]:
-    """(body recall, any junk left, repeated title left) for one output text."""
+def leaked_lines_left(output: str, leaks: list[str]) -> int:
+    """Lines of the multi-line leaks still in the output: as a whole line, or (long ones) anywhere."""
+    output_lines = {" ".join(line.split()) for line in output.split("\n")}
+    flat = flatten(output)
+    return sum(
+        1
+        for line in code_lines(leaks)
+        if line in output_lines or (len(line) >= 15 and line in flat)
+    )
+
+
+def score(output: str, article: dict, leaks: list[str]) -> tuple[float, bool, bool, int]:
+    """(body recall, any junk left, repeated title left, leak lines left) for one output text."""
     flat = flatten(output)
     wanted = sentences(article["text"])
     recall = sum(1 for s in wanted if s in flat) / len(wanted) if wanted else 1.0
-    junk = any(marker in output for marker in JUNK_MARKERS)
+    left = leaked_lines_left(output, leaks)
+    junk = left > 0 or any(marker in output for marker in JUNK_MARKERS)
     variant = spun_title(article["title"])
     repeated = variant != article["title"] and variant in output
-    return recall, junk, repeated
+    return recall, junk, repeated, left
 
 
 WIDGET_LINES = [
@@ -264,7 +375,10 @@ def main(argv: list[str] | None = None) -> int:
         : args.limit
     ]
     rng = random.Random(args.seed)
-    pages = [farm_page(article, rng) for article in articles]
+    page_leaks = [pick_leaks(rng) for _ in articles]
+    pages = [
+        farm_page(article, rng, leaks) for article, leaks in zip(articles, page_leaks, strict=True)
+    ]
 
     def traf_default(page: str) -> str:
         return trafilatura.extract(page) or ""
@@ -299,7 +413,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in methods:
             times[name].append(round_times[name])
 
-    dumps = [farm_dump(article, rng) for article in articles]
+    dump_leaks = [pick_leaks(rng) for _ in articles]
+    dumps = [
+        farm_dump(article, rng, leaks) for article, leaks in zip(articles, dump_leaks, strict=True)
+    ]
+    leak_total = sum(len(code_lines(leaks)) for leaks in page_leaks)
+    dump_leak_total = sum(len(code_lines(leaks)) for leaks in dump_leaks)
     dump_methods = {"text dump as saved (no cleaning)": lambda dump: dump,
                     "unspin clean (extract, text dump)": lambda dump: extract(dump).full_text}  # fmt: skip
     dump_times: dict[str, list[float]] = {name: [] for name in dump_methods}
@@ -319,52 +438,62 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(pages)} pages (mean {statistics.mean(len(p) for p in pages) / 1000:.1f} kB), {args.repeat} rounds\n"
     )
     print(
-        "| method | ms/page (median round) | time vs trafilatura same options | body recall | pages with junk left | pages with repeated title |"
+        "| method | ms/page (median round) | time vs trafilatura same options | body recall | pages with junk left | leaked code lines left | pages with repeated title |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name in methods:
         per_page = statistics.median(times[name]) / len(pages) * 1000
         scored = [
-            score(text, article) for text, article in zip(outputs[name], articles, strict=True)
+            score(text, article, leaks)
+            for text, article, leaks in zip(outputs[name], articles, page_leaks, strict=True)
         ]
         recall = statistics.mean(s[0] for s in scored)
         junk = sum(s[1] for s in scored) / len(scored)
         repeated = sum(s[2] for s in scored) / len(scored)
+        lines_left = sum(s[3] for s in scored)
         ratio = statistics.median(times[name]) / statistics.median(times[baseline])
         results[name] = {
             "ms_per_page": per_page,
             "ratio": ratio,
             "recall": recall,
             "junk": junk,
+            "leak_lines_left": lines_left,
+            "leak_lines": leak_total,
             "repeated_title": repeated,
         }
         print(
-            f"| {name} | {per_page:.1f} | {ratio:.2f}x | {recall:.3f} | {junk:.0%} | {repeated:.0%} |"
+            f"| {name} | {per_page:.1f} | {ratio:.2f}x | {recall:.3f} | {junk:.0%} | "
+            f"{lines_left} of {leak_total} | {repeated:.0%} |"
         )
     total_kb = sum(len(dump) for dump in dumps) / 1000
     print(f"\n{len(dumps)} text dumps (mean {total_kb / len(dumps):.1f} kB)\n")
     print(
-        "| method | ms/dump (median round) | kB/s | body recall | dumps with junk left | dumps with repeated title |"
+        "| method | ms/dump (median round) | kB/s | body recall | dumps with junk left | leaked code lines left | dumps with repeated title |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name in dump_methods:
         seconds = statistics.median(dump_times[name])
         scored = [
-            score(text, article) for text, article in zip(dump_outputs[name], articles, strict=True)
+            score(text, article, leaks)
+            for text, article, leaks in zip(dump_outputs[name], articles, dump_leaks, strict=True)
         ]
         recall = statistics.mean(s[0] for s in scored)
         junk = sum(s[1] for s in scored) / len(scored)
         repeated = sum(s[2] for s in scored) / len(scored)
+        lines_left = sum(s[3] for s in scored)
         speed = total_kb / seconds if seconds else float("inf")
         results[name] = {
             "ms_per_doc": seconds / len(dumps) * 1000,
             "kb_per_s": speed,
             "recall": recall,
             "junk": junk,
+            "leak_lines_left": lines_left,
+            "leak_lines": dump_leak_total,
             "repeated_title": repeated,
         }
         print(
-            f"| {name} | {seconds / len(dumps) * 1000:.2f} | {speed:,.0f} | {recall:.3f} | {junk:.0%} | {repeated:.0%} |"
+            f"| {name} | {seconds / len(dumps) * 1000:.2f} | {speed:,.0f} | {recall:.3f} | {junk:.0%} | "
+            f"{lines_left} of {dump_leak_total} | {repeated:.0%} |"
         )
     if args.widgets:
         results["widgets"] = widget_section(args.widgets.split(","), args.widget_seeds, articles)

@@ -367,6 +367,8 @@ JUNK_PIECES = [
     "Supply hyperlink\n", "document.addEventListener(", "var x = ", "<script>", "</script>", "<!--", "-->",
     "Share this:\n", "We use cookies to improve this site.\n", "Related\n", "%d bloggers like this:\n",
     "window.a = 1;", "if (x) {", "//", "/*", "Δ", "\\", "\r\n",
+    "n.callMethod ?\n", "}(window, document, ‘script’,\n", "font-size: 18px;\n", '"@type": "NewsArticle",\n',
+    "if (!f._fbq) f._fbq = n;\n",
 ]  # fmt: skip
 junk_text = st.lists(st.sampled_from(JUNK_PIECES) | st.text(max_size=20), max_size=40).map("".join)
 
