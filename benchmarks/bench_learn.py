@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wikinews", type=Path, default=DEFAULT_WIKINEWS)
     parser.add_argument("--dictionary", default="wordnet")
     parser.add_argument("--pages", type=int, default=294, help="articles spun (default: all)")
-    parser.add_argument("--indexed", type=int, default=150, help="spun pages whose source is indexed")
+    parser.add_argument(
+        "--indexed", type=int, default=150, help="spun pages whose source is indexed"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)

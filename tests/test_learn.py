@@ -171,7 +171,9 @@ def test_lexicon_is_a_lexical_resource_and_exports_pipe(tmp_path):
 
 def test_bad_lexicon_row_names_its_line():
     with pytest.raises(LexiconError, match=r":4: not a count"):
-        Lexicon.loads(f"{HEADER}\nspun\toriginal\tcount\tunchanged\nagency\tfirm\t2\t1\nx\ty\tz\t0\n")
+        Lexicon.loads(
+            f"{HEADER}\nspun\toriginal\tcount\tunchanged\nagency\tfirm\t2\t1\nx\ty\tz\t0\n"
+        )
 
 
 # ------------------------------------------------------------ learning from a crawl
@@ -243,7 +245,10 @@ def test_learn_command_end_to_end(tmp_path, index_path, capsys):
     assert merged.pages == 2 and merged.pairs["agency"] == {"firm": 4}
 
     pipe = tmp_path / "learned.txt"
-    assert main(["learn", "--db", str(index_path), str(pages), "-o", str(pipe), "--format", "pipe"]) == 0
+    assert (
+        main(["learn", "--db", str(index_path), str(pages), "-o", str(pipe), "--format", "pipe"])
+        == 0
+    )
     assert "firm|agency" in pipe.read_text(encoding="utf-8").splitlines()
 
 

@@ -313,15 +313,12 @@ def test_strict_keeps_refusing_the_first_malformed_line():
 
 def test_binary_junk_line_is_skipped_and_utf8_lines_stay_utf8(tmp_path):
     path = tmp_path / "wild.txt"
-    path.write_bytes(
-        "café|bistro\n".encode() + b"\x00\x9f\xff\xfe\x01junk|x\n" + b"firm|agency\n"
-    )
+    path.write_bytes("café|bistro\n".encode() + b"\x00\x9f\xff\xfe\x01junk|x\n" + b"firm|agency\n")
     loaded = SpinnerDictionary.load(path)
     assert loaded.lines == [["café", "bistro"], ["firm", "agency"]]
     assert loaded.skipped == [(2, "binary junk (control characters or undecodable bytes)")]
     assert loaded.skipped_summary() == (
-        "skipped 1 malformed line (line 2: binary junk (control characters or undecodable "
-        "bytes))"
+        "skipped 1 malformed line (line 2: binary junk (control characters or undecodable bytes))"
     )
 
 

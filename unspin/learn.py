@@ -143,7 +143,9 @@ def _phrase_ok(tokens: _Tokens, start: int, end: int, max_words: int) -> bool:
     )
 
 
-def _diff(page: _Tokens, source: _Tokens, passage: Passage) -> Iterable[tuple[str, int, int, int, int]]:
+def _diff(
+    page: _Tokens, source: _Tokens, passage: Passage
+) -> Iterable[tuple[str, int, int, int, int]]:
     """The word diff of one passage: opcodes with absolute token indices."""
     p0, p1 = page.span(passage.page_start, passage.page_end)
     s0, s1 = source.span(passage.source_start, passage.source_end)

@@ -64,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
         print("unspin learn: --min-score must be between 0 and 1", file=sys.stderr)
         return EXIT_ERROR
     if args.update and args.format != "lexicon":
-        print("unspin learn: --update needs --format lexicon (a pipe file has no counts)",
-              file=sys.stderr)
+        print(
+            "unspin learn: --update needs --format lexicon (a pipe file has no counts)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     output = Path(args.output)
     existing = None

@@ -229,7 +229,9 @@ class SpinnerDictionary:
             if not stripped or stripped.startswith("#"):
                 continue
             if _JUNK.search(stripped):
-                problems.add(number, "binary junk (control characters or undecodable bytes)", stripped)
+                problems.add(
+                    number, "binary junk (control characters or undecodable bytes)", stripped
+                )
                 continue
             numbered.append((number, stripped))
         if not numbered and not skipped:
@@ -463,8 +465,7 @@ def _parse_spintax(numbered: list[tuple[int, str]], problems: _Problems) -> list
         if not groups or leftover:
             problems.add(
                 number,
-                "not a spintax group {a|b|c} (nested or unbalanced braces, or text outside "
-                "braces)",
+                "not a spintax group {a|b|c} (nested or unbalanced braces, or text outside braces)",
                 line,
             )
             continue
