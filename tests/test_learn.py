@@ -115,6 +115,17 @@ def test_adjacent_substitutions_are_counted_as_phrase_and_word_by_word():
     }
 
 
+def test_replacement_that_keeps_the_original_word_is_mined_both_ways():
+    # "federal" -> "federal official": the diff sees one extra word; which neighbour it
+    # belongs to is unknown, both readings are counted. Function words never anchor one.
+    lexicon = mine_aligned("A federal official judge ruled.", "A federal judge ruled.")
+    assert lexicon.pairs == {
+        "federal official": {"federal": 1},
+        "official judge": {"judge": 1},
+    }
+    assert mine_aligned("Out of the blue.", "Out the blue.").pairs == {}
+
+
 def test_numbers_and_long_rewrites_are_not_substitutions():
     lexicon = mine_aligned(
         "It cost 40 euros. Then quite another thing entirely happened here at last.",

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
+from unspin.resources.dictionary import FUNCTION_WORDS
 from unspin.resources.lexicon import Lexicon
 from unspin.restoration import Edit
 from unspin.tracing import DEFAULT_THRESHOLD, Passage, align_passages, trace
@@ -175,6 +176,49 @@ def _mine_tokens(
                 if i2 - i1 == j2 - j1 > 1:  # adjacent one-word substitutions, likely
                     for k in range(i2 - i1):
                         lexicon.add_pair(page.forms[i1 + k], source.forms[j1 + k])
+            elif tag in ("delete", "insert"):
+                _mine_extension(page, source, i1, i2, j1, j2, lexicon, max_words)
+
+
+def _mine_extension(
+    page: _Tokens,
+    source: _Tokens,
+    i1: int,
+    i2: int,
+    j1: int,
+    j2: int,
+    lexicon: Lexicon,
+    max_words: int,
+) -> None:
+    """Words only one side has: a substitution that kept the original word inside its
+    replacement ("federal" -> "federal official", "information" -> "selective
+    information"). Which neighbour it belongs to is unknown, so both readings are counted
+    (the wrong one rarely recurs, and the unchanged counts weigh it down)."""
+    if not (_phrase_ok(page, i1, i2, max_words) and _phrase_ok(source, j1, j2, max_words)) and (
+        i1 != i2 and j1 != j2
+    ):
+        return
+    extra_page, extra_source = (i1, i2), (j1, j2)
+    if i1 != i2 and not _phrase_ok(page, *extra_page, max_words - 1):
+        return
+    if j1 != j2 and not _phrase_ok(source, *extra_source, max_words - 1):
+        return
+    # The word before (and after) the extra words, the same on both sides.
+    for page_span, source_span in (((i1 - 1, i2), (j1 - 1, j2)), ((i1, i2 + 1), (j1, j2 + 1))):
+        before = page_span[0] == i1 - 1
+        page_word = page_span[0] if before else page_span[1] - 1
+        source_word = source_span[0] if before else source_span[1] - 1
+        if not (0 <= page_word < len(page.keys) and 0 <= source_word < len(source.keys)):
+            continue
+        if page.keys[page_word] != source.keys[source_word]:
+            continue
+        if page.keys[page_word] in FUNCTION_WORDS:  # spinners leave "the", "of"... alone
+            continue
+        if _phrase_ok(page, *page_span, max_words) and _phrase_ok(source, *source_span, max_words):
+            lexicon.add_pair(
+                " ".join(page.forms[page_span[0] : page_span[1]]),
+                " ".join(source.forms[source_span[0] : source_span[1]]),
+            )
 
 
 def _count_unchanged(

@@ -24,6 +24,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--db", required=True, help="index file built by `unspin index add`")
     add_document_arguments(parser)
+    for action in parser._actions:  # the per-document wording does not fit a one-report command
+        if action.dest == "json":
+            action.help = "print the report as one JSON object"
     parser.add_argument(
         "-o", "--output", required=True, metavar="LEXICON", help="file to write the lexicon to"
     )
