@@ -164,14 +164,30 @@ def main(argv: list[str] | None = None) -> int:
                 mined += len(pairs)
                 true_mined += len(pairs & truth)
             results["mined_pair_precision"] = round(true_mined / mined, 4) if mined else 0.0
+    # The same tables built from the true substitutions of the same pages: the ceiling a
+    # perfect aligner would reach, which separates mining losses from the dictionary's breadth.
+    oracle: list[Lexicon] = []
+    for page in traced_pages:
+        truth = Lexicon(pages=1)
+        for substitution in page.substitutions:
+            truth.add_pair(substitution.spun.lower(), substitution.original.lower())
+        oracle.append(truth)
     curve = []
     for size in CURVE:
-        if size > len(per_page):
-            size = len(per_page)
-        lexicon = Lexicon()
-        for page_lexicon in per_page[:size]:
+        size = min(size, len(per_page))
+        lexicon, ceiling = Lexicon(), Lexicon()
+        for page_lexicon, true_lexicon in zip(per_page[:size], oracle[:size], strict=True):
             lexicon.merge(page_lexicon)
-        curve.append({"traced_pages": lexicon.pages, **quality(lexicon, test_pages)})
+            ceiling.merge(true_lexicon)
+        true_quality = quality(ceiling, test_pages)
+        curve.append(
+            {
+                "traced_pages": lexicon.pages,
+                **quality(lexicon, test_pages),
+                "oracle_right_original_listed": true_quality["right_original_listed"],
+                "oracle_most_frequent_right": true_quality["most_frequent_right"],
+            }
+        )
         if size == len(per_page):
             break
     results["curve"] = curve
