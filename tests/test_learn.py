@@ -132,6 +132,12 @@ def test_numbers_and_long_rewrites_are_not_substitutions():
         "It cost 48 euros. Then the council voted to approve the plan at last.",
     )
     assert lexicon.pairs == {}
+    # A number put in for a word is a swap, and a typographic apostrophe is none.
+    swapped = mine_aligned(
+        "Earlier this 12 months, the earthquake’s toll rose.",
+        "Earlier this year, the earthquake's toll rose.",
+    )
+    assert swapped.pairs == {"12 months": {"year": 1}}
 
 
 def test_form_seen_unchanged_is_counted():
@@ -297,3 +303,26 @@ def test_restore_from_source_on_a_traced_page(index_path):
     edits = restore_from_source(SPUN_BRIDGE, source)
     restored = apply_edits(SPUN_BRIDGE, edits)
     assert restored == source
+
+
+def test_restore_from_source_on_the_bundled_example(tmp_path):
+    """The example page (`make demo`): every aligned substitution the issue lists as left
+    by the engine ("individuals", "officers", "broken", "12 months", "inflicting") comes
+    back, and the page becomes its source (typographic apostrophes aside)."""
+    from unspin.extraction import extract
+    from unspin.inputs import read_documents
+    from unspin.tracing import trace
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    page = extract(next(iter(read_documents([str(examples / "spun-page.html")])))).full_text
+    original = extract(next(iter(read_documents([str(examples / "spun-page.original.txt")]))))
+    with SourceIndex(tmp_path / "originals.db") as index:
+        index.add([{"id": "original", "title": original.title, "text": original.text}])
+        best = trace(page, index, top_k=1).best
+        source = index.get("original").full_text
+    assert best is not None
+    edits = restore_from_source(page, source, best.passages)
+    swaps = {(edit.before, edit.after) for edit in edits}
+    assert {("native", "local"), ("individuals", "people"), ("officers", "officials")} <= swaps
+    assert {("12 months", "year"), ("inflicting", "causing")} <= swaps
+    assert apply_edits(page, edits).replace("’", "'") == source

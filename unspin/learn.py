@@ -97,7 +97,7 @@ class _Tokens:
                 initial = True
                 line += breaks
             is_word = token[0].isalnum() or token[0] == "_"
-            lower = token.lower()
+            lower = token.lower().replace("’", "'")  # typographic apostrophes are no swap
             if is_word:
                 loose = initial or line in title_lines
                 # Capitals matter inside a sentence ("Monday") and beyond a first letter
@@ -137,10 +137,24 @@ def _title_lines(text: str) -> set[int]:
 
 
 def _phrase_ok(tokens: _Tokens, start: int, end: int, max_words: int) -> bool:
-    """A run of 1..max_words words, no punctuation, no digits (spinners leave numbers)."""
-    return 0 < end - start <= max_words and all(
-        tokens.words[k] and not any(ch.isdigit() for ch in tokens.keys[k])
-        for k in range(start, end)
+    """A run of 1..max_words words, no punctuation."""
+    return 0 < end - start <= max_words and all(tokens.words[k] for k in range(start, end))
+
+
+def _has_digit(tokens: _Tokens, start: int, end: int) -> bool:
+    return any(ch.isdigit() for k in range(start, end) for ch in tokens.keys[k])
+
+
+def _substitution(
+    page: _Tokens, source: _Tokens, i1: int, i2: int, j1: int, j2: int, max_words: int
+) -> bool:
+    """Whether page[i1:i2] in place of source[j1:j2] looks like a spinner's swap: words
+    only, at most ``max_words`` a side, and not a number changed for another ("40" for
+    "48" is a different version of the text; "12 months" for "year" is a swap)."""
+    return (
+        _phrase_ok(page, i1, i2, max_words)
+        and _phrase_ok(source, j1, j2, max_words)
+        and not (_has_digit(page, i1, i2) and _has_digit(source, j1, j2))
     )
 
 
@@ -167,9 +181,7 @@ def _mine_tokens(
         for tag, i1, i2, j1, j2 in _diff(page, source, passage):
             if tag == "equal":
                 _count_unchanged(page, i1, i2, unchanged, max_words)
-            elif tag == "replace" and (
-                _phrase_ok(page, i1, i2, max_words) and _phrase_ok(source, j1, j2, max_words)
-            ):
+            elif tag == "replace" and _substitution(page, source, i1, i2, j1, j2, max_words):
                 spun = " ".join(page.forms[i1:i2])
                 original = " ".join(source.forms[j1:j2])
                 lexicon.add_pair(spun, original)
@@ -194,14 +206,10 @@ def _mine_extension(
     replacement ("federal" -> "federal official", "information" -> "selective
     information"). Which neighbour it belongs to is unknown, so both readings are counted
     (the wrong one rarely recurs, and the unchanged counts weigh it down)."""
-    if not (_phrase_ok(page, i1, i2, max_words) and _phrase_ok(source, j1, j2, max_words)) and (
-        i1 != i2 and j1 != j2
-    ):
+    # The extra words (on one side; the other side's range is empty).
+    if i1 != i2 and not _phrase_ok(page, i1, i2, max_words - 1):
         return
-    extra_page, extra_source = (i1, i2), (j1, j2)
-    if i1 != i2 and not _phrase_ok(page, *extra_page, max_words - 1):
-        return
-    if j1 != j2 and not _phrase_ok(source, *extra_source, max_words - 1):
+    if j1 != j2 and not _phrase_ok(source, j1, j2, max_words - 1):
         return
     # The word before (and after) the extra words, the same on both sides.
     for page_span, source_span in (((i1 - 1, i2), (j1 - 1, j2)), ((i1, i2 + 1), (j1, j2 + 1))):
@@ -214,7 +222,7 @@ def _mine_extension(
             continue
         if page.keys[page_word] in FUNCTION_WORDS:  # spinners leave "the", "of"... alone
             continue
-        if _phrase_ok(page, *page_span, max_words) and _phrase_ok(source, *source_span, max_words):
+        if _substitution(page, source, *page_span, *source_span, max_words):
             lexicon.add_pair(
                 " ".join(page.forms[page_span[0] : page_span[1]]),
                 " ".join(source.forms[source_span[0] : source_span[1]]),
@@ -359,9 +367,8 @@ def restore_from_source(
     for passage in passages:
         confidence = round(min(1.0, 0.5 + passage.similarity), 4)
         for tag, i1, i2, j1, j2 in _diff(page_tokens, source_tokens, passage):
-            if tag != "replace" or not (
-                _phrase_ok(page_tokens, i1, i2, max_words)
-                and _phrase_ok(source_tokens, j1, j2, max_words)
+            if tag != "replace" or not _substitution(
+                page_tokens, source_tokens, i1, i2, j1, j2, max_words
             ):
                 continue
             start, end = page_tokens.starts[i1], page_tokens.ends[i2 - 1]
