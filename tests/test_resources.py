@@ -176,14 +176,14 @@ def test_windows_1252_dictionary_is_read(tmp_path):
     ("text", "format", "message"),
     [
         ("{big|large}\n{small|{little}}\n", "spintax", r":2: not a spintax group"),
-        ("big|large\n|large\n", "pipe", r":2: line has no head word"),
+        ("big|large\n|large\n", "pipe", r":2: no head word"),
         ('big,large\n"unclosed,x\n', "csv", r":2: unreadable CSV row"),
         ("# only a comment\n", None, "empty spinner dictionary"),
     ],
 )
 def test_unreadable_lines_are_reported_with_their_number(text, format, message):
     with pytest.raises(DictionaryError, match=message):
-        SpinnerDictionary.loads(text, format=format)
+        SpinnerDictionary.loads(text, format=format, strict=True)
 
 
 def test_missing_file_is_unavailable_not_a_traceback(tmp_path):
@@ -270,3 +270,86 @@ def test_builtin_pps_dictionary_adds_plurals_and_is_cached_on_disk(
     assert len(cached) == 1
     dictionary_module._builtin.cache_clear()
     assert load_spinner_dictionary("pps").lines == built.lines
+
+
+# ------------------------------------------------ dictionaries from the wild (issue 14)
+
+# A spinner file as found: good lines around one defect of each kind.
+WILD_PIPE = (
+    "look into|investigate|examine\n"  # 1
+    "firm|agency|company\n"  # 2
+    "|five hundred\n"  # 3: no head word
+    "said|\n"  # 4: a pipe and no alternative
+    "big|{large}|huge\n"  # 5: stray braces
+    "small| |\n"  # 6: only blank alternatives
+    "navy\n"  # 7: a head alone is a line (the spinner leaves "{navy}")
+    "matter|issue\n"  # 8
+)
+
+
+def test_malformed_lines_are_skipped_counted_and_summarised():
+    loaded = SpinnerDictionary.loads(WILD_PIPE)
+    assert loaded.lines == [
+        ["look into", "investigate", "examine"],
+        ["firm", "agency", "company"],
+        ["navy"],
+        ["matter", "issue"],
+    ]
+    assert loaded.skipped == [
+        (3, "no head word"),
+        (4, "no alternative after '|'"),
+        (5, "braces in a pipe-format line"),
+        (6, "no alternative after '|'"),
+    ]
+    assert loaded.skipped_summary(shown=1) == (
+        "skipped 4 malformed lines (line 3: no head word; 3 more)"
+    )
+
+
+def test_strict_keeps_refusing_the_first_malformed_line():
+    with pytest.raises(DictionaryError, match=r"<string>:3: no head word: '\|five hundred'"):
+        SpinnerDictionary.loads(WILD_PIPE, strict=True)
+
+
+def test_binary_junk_line_is_skipped_and_utf8_lines_stay_utf8(tmp_path):
+    path = tmp_path / "wild.txt"
+    path.write_bytes("café|bistro\n".encode() + b"\x00\x9f\xff\xfe\x01junk|x\n" + b"firm|agency\n")
+    loaded = SpinnerDictionary.load(path)
+    assert loaded.lines == [["café", "bistro"], ["firm", "agency"]]
+    assert loaded.skipped == [(2, "binary junk (control characters or undecodable bytes)")]
+    assert loaded.skipped_summary() == (
+        "skipped 1 malformed line (line 2: binary junk (control characters or undecodable bytes))"
+    )
+
+
+def test_spintax_and_csv_skip_their_malformed_lines():
+    spintax = SpinnerDictionary.loads("{big|large}\n{|five hundred}\n{small|{little}}\n{navy}\n")
+    assert spintax.lines == [["big", "large"], ["navy"]]
+    assert [number for number, _ in spintax.skipped] == [2, 3]
+    rows = SpinnerDictionary.loads('big,large\n"unclosed,x\n,orphan\nsaid,stated\n', format="csv")
+    assert rows.lines == [["big", "large"], ["said", "stated"]]
+    assert [number for number, _ in rows.skipped] == [2, 3]
+
+
+def test_a_file_of_only_malformed_lines_is_refused():
+    with pytest.raises(DictionaryError, match="no usable line.*skipped 2 malformed lines"):
+        SpinnerDictionary.loads("|a\n|b\n", format="pipe")
+
+
+def test_cli_strict_refuses_and_default_warns_once(tmp_path, capsys):
+    from unspin.cli import main
+
+    wild = tmp_path / "my.txt"
+    wild.write_text("firm|agency\n|five hundred\nsaid|stated\n", encoding="utf-8")
+    page = tmp_path / "page.txt"
+    page.write_text("The agency stated that the plan was ready.\n", encoding="utf-8")
+    assert main(["detect", "--strict", "--model", "none", "--dict", str(wild), str(page)]) == 2
+    assert "my.txt:2: no head word" in capsys.readouterr().err
+
+    code = main(
+        ["detect", "--model", "none", "--lexical", "wordnet", "--dict", str(wild), str(page)]
+    )
+    assert code in (0, 1)
+    err = capsys.readouterr().err
+    assert err.count("skipped") == 1
+    assert f"{wild}: skipped 1 malformed line (line 2: no head word)" in err

@@ -214,9 +214,15 @@ def test_cli_lists_builtins_and_reports_bad_dictionary(tmp_path, capsys):
     assert re.search(r"^pps\s+installed", listing, re.M)
     bad = tmp_path / "bad.txt"
     bad.write_text("{a|b}\n{c|{d}}\n", encoding="utf-8")
-    assert main(["spin", "-", "--dict", str(bad)]) == 2
+    assert main(["spin", "-", "--strict", "--dict", str(bad)]) == 2
     error = capsys.readouterr().err
     assert "bad.txt:2" in error and "Traceback" not in error
+    # Without --strict the malformed line is skipped and said once.
+    page = tmp_path / "page.txt"
+    page.write_text("a b c\n", encoding="utf-8")
+    assert main(["spin", str(page), "--dict", str(bad)]) == 0
+    error = capsys.readouterr().err
+    assert error.count("skipped 1 malformed line (line 2: not a spintax group") == 1
     assert main(["spin", "-", "--dict", "no-such-dict"]) == 2
     assert main(["spin", "-", "--dict", str(bad.with_name("x.txt")), "--rate", "2"]) == 2
 

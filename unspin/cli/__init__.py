@@ -16,7 +16,18 @@ import sys
 from unspin import __version__
 
 # Order is the order shown by `unspin --help`: the pipeline first, then tools.
-COMMANDS = ("clean", "detect", "restore", "trace", "index", "batch", "serve", "spin", "bench")
+COMMANDS = (
+    "clean",
+    "detect",
+    "restore",
+    "trace",
+    "index",
+    "learn",
+    "batch",
+    "serve",
+    "spin",
+    "bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -66,6 +66,11 @@ def add_parser(subparsers: Any) -> None:
         "dictionary mode: probability of applying each matching line (default 1.0)",
     )
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a --dict file with a malformed line instead of skipping the line",
+    )
+    parser.add_argument(
         "--list-dicts", action="store_true", help="list the built-in dictionaries and exit"
     )
     parser.add_argument(
@@ -92,10 +97,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"unspin spin: --rate must be between 0 and 1, got {args.rate}", file=sys.stderr)
         return EXIT_ERROR
     try:
-        dictionary = load_spinner_dictionary(args.dictionary)
+        dictionary = load_spinner_dictionary(args.dictionary, strict=args.strict)
     except (ResourceUnavailable, DictionaryError) as exc:
         print(f"unspin spin: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if dictionary.skipped:
+        print(f"unspin spin: {args.dictionary}: {dictionary.skipped_summary()}", file=sys.stderr)
     if args.export_dict:
         try:
             dictionary.save(args.export_dict, format=args.format)

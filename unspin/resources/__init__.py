@@ -50,10 +50,12 @@ class LexicalResource(Protocol):
     def alternatives(self, phrase: str) -> list[str]: ...
 
 
-def load_lexical(name_or_path: str | Path) -> LexicalResource:
-    """A built-in resource by name, or a spinner-dictionary file (pipe, spintax or CSV).
+def load_lexical(name_or_path: str | Path, *, strict: bool = False) -> LexicalResource:
+    """A built-in resource by name, a learned lexicon (`unspin learn`, recognised by its
+    ``# unspin lexicon`` header) or a spinner-dictionary file (pipe, spintax or CSV).
 
-    Raises ResourceUnavailable when a built-in is not installed or the name is neither
+    A dictionary file's malformed lines are skipped (listed in its ``skipped``) unless
+    ``strict``. Raises ResourceUnavailable when a built-in is not installed or the name is neither
     a built-in nor an existing file; raises ``unspin.resources.dictionary.DictionaryError``
     (a ValueError) for a file that cannot be parsed.
     """
@@ -65,8 +67,11 @@ def load_lexical(name_or_path: str | Path) -> LexicalResource:
     path = Path(name_or_path)
     if path.is_file():
         from unspin.resources.dictionary import SpinnerDictionary
+        from unspin.resources.lexicon import Lexicon, is_lexicon_file
 
-        return SpinnerDictionary.load(path)
+        if is_lexicon_file(path):
+            return Lexicon.read(path)
+        return SpinnerDictionary.load(path, strict=strict)
     raise ResourceUnavailable(
         f"unknown lexical resource {text!r}: not a built-in "
         f"({', '.join(lexical.BUILTIN_LOADERS)}) and no such file"

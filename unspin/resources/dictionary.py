@@ -8,8 +8,18 @@ Three on-disk formats are read (and written):
   works too); rows with the same head are merged at the first row's place.
 
 Blank lines and lines starting with ``#`` are ignored in every format. Files are
-decoded as UTF-8 and, failing that, Windows-1252 (dictionaries exported by Windows
-spinners).
+decoded as UTF-8 line by line and, for a line that is not UTF-8, Windows-1252
+(dictionaries exported by Windows spinners), so one corrupt line cannot change how
+the others are read.
+
+Files from the wild have defects (the English dictionary of a popular WordPress
+auto-spinner has a line ``|five hundred``, no head, among 12,240 good ones). By
+default a malformed line is skipped and recorded in `SpinnerDictionary.skipped`
+(line number, reason), which callers report once (`skipped_summary`); with
+``strict=True`` the first malformed line raises `DictionaryError` instead. Malformed:
+no head word, a ``|`` with no alternative after it, braces in a pipe line, a
+spintax line that is not ``{a|b}`` groups, an unreadable CSV row, control
+characters or undecodable bytes (binary junk).
 
 `SpinnerDictionary.from_resource` turns a thesaurus into a dictionary that looks like
 the ones auto-spinners ship: no function words, each inflected form on its own line
@@ -74,6 +84,7 @@ FUNCTION_WORDS = frozenset(
 # A spinnable thesaurus entry: lower-case words (letters, inner hyphens/apostrophes).
 _ENTRY = re.compile(r"^[a-z]+(?:['-][a-z]+)*(?: [a-z]+(?:['-][a-z]+)*)*$")
 _WORD_CHARS = re.compile(r"\w+")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _SPINTAX_GROUP = re.compile(r"\{([^{}]*)\}")
 
 # Inflection tags (Penn) generated per part of speech; the base tag comes first.
@@ -103,6 +114,8 @@ class SpinnerDictionary:
 
     name: str
     lines: list[list[str]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    """Malformed lines left out when reading: (line number, reason), in file order."""
     _index: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
     _by_first_word: dict[str, list[tuple[int, frozenset[str]]]] | None = field(
         default=None, init=False, repr=False
@@ -111,6 +124,17 @@ class SpinnerDictionary:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    def skipped_summary(self, shown: int = 3) -> str:
+        """One line saying which malformed lines were skipped, e.g.
+        ``skipped 1 malformed line (line 7: no head word)``; empty when none were."""
+        if not self.skipped:
+            return ""
+        count = len(self.skipped)
+        details = "; ".join(f"line {number}: {reason}" for number, reason in self.skipped[:shown])
+        if count > shown:
+            details += f"; {count - shown} more"
+        return f"skipped {count} malformed line{'s' if count != 1 else ''} ({details})"
 
     def lines_by_first_word(self) -> dict[str, list[tuple[int, frozenset[str]]]]:
         """(line number, all head words) in order, by the lower-cased first word of the head.
@@ -163,18 +187,22 @@ class SpinnerDictionary:
     # ------------------------------------------------------------------ reading
 
     @classmethod
-    def load(cls, path: str | Path, format: str | None = None) -> SpinnerDictionary:
-        """Read a dictionary file; the format is sniffed unless given."""
+    def load(
+        cls, path: str | Path, format: str | None = None, *, strict: bool = False
+    ) -> SpinnerDictionary:
+        """Read a dictionary file; the format is sniffed unless given.
+
+        Malformed lines are skipped into `skipped` unless ``strict`` (see the module
+        docstring).
+        """
         path = Path(path)
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise DictionaryError(f"{path}: cannot read dictionary: {exc.strerror}") from None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-        return cls.loads(text, name=path.stem, format=format, source=str(path))
+        return cls.loads(
+            _decode_lines(data), name=path.stem, format=format, source=str(path), strict=strict
+        )
 
     @classmethod
     def loads(
@@ -184,14 +212,29 @@ class SpinnerDictionary:
         name: str = "dictionary",
         format: str | None = None,
         source: str = "<string>",
+        strict: bool = False,
     ) -> SpinnerDictionary:
-        """Parse dictionary text (see the module docstring for the formats)."""
-        numbered = [
-            (number, line.strip())
-            for number, line in enumerate(text.splitlines(), start=1)
-            if line.strip() and not line.lstrip().startswith("#")
-        ]
-        if not numbered:
+        """Parse dictionary text (see the module docstring for the formats).
+
+        Malformed lines are skipped and recorded in ``skipped``; with ``strict`` the
+        first one raises `DictionaryError`. A text with no usable line always raises.
+        """
+        skipped: list[tuple[int, str]] = []
+        problems = _Problems(source, strict, skipped)
+        numbered = []
+        # Split on line ends only: str.splitlines also breaks at control characters
+        # (\x1c, \x85...) that binary junk holds, and the line numbers would drift.
+        for number, line in enumerate(_LINE_END.split(text), start=1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            if _JUNK.search(stripped):
+                problems.add(
+                    number, "binary junk (control characters or undecodable bytes)", stripped
+                )
+                continue
+            numbered.append((number, stripped))
+        if not numbered and not skipped:
             raise DictionaryError(f"{source}: empty spinner dictionary")
         format = format or _sniff([line for _, line in numbered[:200]])
         if format not in FORMATS:
@@ -199,7 +242,14 @@ class SpinnerDictionary:
                 f"unknown dictionary format {format!r} (use {', '.join(FORMATS)})"
             )
         parse = {"pipe": _parse_pipe, "spintax": _parse_spintax, "csv": _parse_csv}[format]
-        return cls(name, parse(numbered, source))
+        lines = parse(numbered, problems)
+        if not lines:
+            raise DictionaryError(
+                f"{source}: no usable line in the spinner dictionary "
+                f"({cls(name, [], sorted(skipped)).skipped_summary()})"
+            )
+        skipped.sort()
+        return cls(name, lines, skipped)
 
     # ------------------------------------------------------------------ writing
 
@@ -349,47 +399,108 @@ def _clean_entries(entries: Iterable[str]) -> list[str]:
     return [" ".join(entry.split()) for entry in entries if entry.strip()]
 
 
-def _parse_pipe(numbered: list[tuple[int, str]], source: str) -> list[list[str]]:
+# Control characters (tab aside), C1 controls and the replacement character: a line
+# holding any is binary junk, not words.
+_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
+
+
+def _decode_lines(data: bytes) -> str:
+    """UTF-8 text, each line that is not UTF-8 read as Windows-1252 (a BOM dropped).
+
+    Line by line so that one junk line does not make a whole UTF-8 file be read as
+    Windows-1252 (and its accented words garbled).
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    out = []
+    for raw in data.split(b"\n"):
+        try:
+            out.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(raw.decode("cp1252", errors="replace"))
+    return "\n".join(out)
+
+
+@dataclass
+class _Problems:
+    """Where parsers report a malformed line: raised when strict, else recorded."""
+
+    source: str
+    strict: bool
+    skipped: list[tuple[int, str]]
+
+    def add(self, number: int, reason: str, line: str) -> None:
+        if self.strict:
+            raise DictionaryError(f"{self.source}:{number}: {reason}: {line[:60]!r}")
+        self.skipped.append((number, reason))
+
+
+def _parse_pipe(numbered: list[tuple[int, str]], problems: _Problems) -> list[list[str]]:
     lines = []
     for number, line in numbered:
         if "{" in line or "}" in line:
-            raise DictionaryError(f"{source}:{number}: braces in a pipe-format line: {line[:60]!r}")
+            problems.add(number, "braces in a pipe-format line", line)
+            continue
         entries = line.split("|")
         if not entries[0].strip():
-            raise DictionaryError(f"{source}:{number}: line has no head word: {line[:60]!r}")
-        lines.append(_clean_entries(entries))
+            problems.add(number, "no head word", line)
+            continue
+        cleaned = _clean_entries(entries)
+        if len(entries) > 1 and len(cleaned) == 1:
+            problems.add(number, "no alternative after '|'", line)
+            continue
+        lines.append(cleaned)
     return lines
 
 
-def _parse_spintax(numbered: list[tuple[int, str]], source: str) -> list[list[str]]:
+def _parse_spintax(numbered: list[tuple[int, str]], problems: _Problems) -> list[list[str]]:
     lines = []
     for number, line in numbered:
         groups = _SPINTAX_GROUP.findall(line)
         leftover = _SPINTAX_GROUP.sub("", line).strip()
         if not groups or leftover:
-            raise DictionaryError(
-                f"{source}:{number}: not a spintax group {{a|b|c}} (nested or unbalanced "
-                f"braces, or text outside braces): {line[:60]!r}"
+            problems.add(
+                number,
+                "not a spintax group {a|b|c} (nested or unbalanced braces, or text outside braces)",
+                line,
             )
+            continue
+        found = []
         for group in groups:
-            entries = _clean_entries(group.split("|"))
-            if not entries:
-                raise DictionaryError(f"{source}:{number}: empty spintax group")
-            lines.append(entries)
+            entries = group.split("|")
+            cleaned = _clean_entries(entries)
+            if not cleaned:
+                problems.add(number, "empty spintax group", line)
+                break
+            if not entries[0].strip():
+                problems.add(number, "spintax group has no head word", line)
+                break
+            if len(entries) > 1 and len(cleaned) == 1:
+                problems.add(number, "no alternative after '|'", line)
+                break
+            found.append(cleaned)
+        else:
+            lines.extend(found)
     return lines
 
 
-def _parse_csv(numbered: list[tuple[int, str]], source: str) -> list[list[str]]:
+def _parse_csv(numbered: list[tuple[int, str]], problems: _Problems) -> list[list[str]]:
     delimiter = "\t" if sum("\t" in line for _, line in numbered) > len(numbered) / 2 else ","
     merged: dict[str, list[str]] = {}
     for number, line in numbered:
         try:
             row = next(csv.reader([line], delimiter=delimiter, strict=True))
         except csv.Error as exc:
-            raise DictionaryError(f"{source}:{number}: unreadable CSV row: {exc}") from None
+            problems.add(number, f"unreadable CSV row: {exc}", line)
+            continue
         entries = _clean_entries(row)
         if not entries or not row[0].strip():
-            raise DictionaryError(f"{source}:{number}: CSV row has no head word: {line[:60]!r}")
+            problems.add(number, "CSV row has no head word", line)
+            continue
         alts = merged.setdefault(entries[0], [])
         alts.extend(alt for alt in entries[1:] if alt not in alts)
     return [[head, *alts] for head, alts in merged.items()]
@@ -567,14 +678,17 @@ def _pps_dictionary(resource: LexicalResource) -> SpinnerDictionary:
     return SpinnerDictionary(resource.name, [[head, *alts] for head, alts in ordered])
 
 
-def load_spinner_dictionary(name_or_path: str | Path) -> SpinnerDictionary:
-    """A built-in spinner dictionary by name, or a dictionary file (sniffed format)."""
+def load_spinner_dictionary(name_or_path: str | Path, *, strict: bool = False) -> SpinnerDictionary:
+    """A built-in spinner dictionary by name, or a dictionary file (sniffed format).
+
+    A file's malformed lines are skipped into ``skipped`` unless ``strict``.
+    """
     text = str(name_or_path)
     if not isinstance(name_or_path, Path) and text.lower() in _BUILTIN_OPTIONS:
         return _builtin(text.lower())
     path = Path(name_or_path)
     if path.is_file():
-        return SpinnerDictionary.load(path)
+        return SpinnerDictionary.load(path, strict=strict)
     raise ResourceUnavailable(
         f"unknown spinner dictionary {text!r}: not a built-in "
         f"({', '.join(_BUILTIN_OPTIONS)}) and no such file"
