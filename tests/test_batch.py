@@ -467,6 +467,27 @@ def test_time_limit_also_stops_python_code_outside_the_main_thread() -> None:
     assert outcome == {"stopped": "time limit of 0.3 s exceeded", "after": 499500}
 
 
+def test_a_timeout_in_a_thread_names_the_stage_and_keeps_earlier_results() -> None:
+    """Regression: the pipeline records a failed stage itself, so the exception injected into a
+    worker thread (Ray's path) must carry its message ("probe: _ThreadTimeout" otherwise)."""
+    import threading
+
+    from unspin.batch import DocumentProcessor
+    from unspin.inputs import Document
+
+    processor = DocumentProcessor(
+        ("clean", "probe"), task_functions={"probe": f"{MODULE}:loop_forever"}, time_limit=0.3
+    )
+    page = Document("p1", "Budget vote\n\nPATHOLOGICAL text.", "text", "file", "p1.txt")
+    outcome: dict[str, dict] = {}
+    thread = threading.Thread(target=lambda: outcome.update(record=processor.process(page)))
+    thread.start()
+    thread.join(timeout=10)
+    record = outcome["record"]
+    assert record["error"] == "probe: time limit of 0.3 s exceeded"
+    assert record["clean"]["title"] == "Budget vote" and record["probe"] is None
+
+
 def test_workers_over_the_memory_limit_are_recycled_between_documents(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "a.jsonl", paragraphs(40))
     reference = tmp_path / "reference.jsonl"

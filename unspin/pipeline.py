@@ -118,7 +118,7 @@ def process(
     reader gives a record holding only its id, source and message.
 
     ``tasks`` are from :data:`TASKS` plus the names in ``functions`` (custom tasks:
-    ``function(article)`` -> a JSON value, stored under its name). Default: clean, detect,
+    ``function(article)`` -> a JSON value, stored under its name, None until it has run). Default: clean, detect,
     restore, and trace when an ``index`` is given. The article is always extracted (``text``
     is filled); ``clean`` is filled only when asked. ``engine`` defaults to the process-wide
     default engine; ``explain`` keeps each edit's evidence and alternatives.
@@ -139,9 +139,11 @@ def process(
     if unknown:
         raise ValueError(f"unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
 
+    # A custom task asked for has its key even when it did not run, like the record fields.
+    extra = {task: None for task in wanted if task in functions}
     if _is_read_error(document):
-        return Record(id=document.id, source=document.source, error=document.message)
-    record = Record(id=id, source=getattr(document, "source", None))
+        return Record(id=document.id, source=document.source, error=document.message, extra=extra)
+    record = Record(id=id, source=getattr(document, "source", None), extra=extra)
     if record.id is None:
         record.id = getattr(document, "id", None)
     stage = "clean"
