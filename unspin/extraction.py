@@ -88,7 +88,7 @@ class Article:
         return self.title or self.text
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``unspin clean --json`` object."""
+        """Its fields; a record's ``clean`` (``unspin clean --json``) is this less id and text."""
         return {
             "id": self.id,
             "title": self.title,

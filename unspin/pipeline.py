@@ -118,10 +118,11 @@ def process(
     reader gives a record holding only its id, source and message.
 
     ``tasks`` are from :data:`TASKS` plus the names in ``functions`` (custom tasks:
-    ``function(article)`` -> a JSON value, stored under its name, None until it has run). Default: clean, detect,
-    restore, and trace when an ``index`` is given. The article is always extracted (``text``
-    is filled); ``clean`` is filled only when asked. ``engine`` defaults to the process-wide
-    default engine; ``explain`` keeps each edit's evidence and alternatives.
+    ``function(article)`` -> a JSON value, stored under its name, None until it has run).
+    Default: clean, detect, restore, and trace when an ``index`` is given. The article is
+    always extracted (``text`` is filled); ``clean`` is filled only when asked. ``engine``
+    defaults to the process-wide default engine; ``explain`` keeps each edit's evidence and
+    alternatives.
 
     A failing stage does not raise: its message goes to ``error`` (``"detect: ..."``) and the
     later stages are skipped. ``raise_errors=True`` re-raises instead (the server maps
