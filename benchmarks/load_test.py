@@ -2,8 +2,8 @@
 
 Starts `unspin serve` as a subprocess on 127.0.0.1 (a free port), runs `--clients` concurrent
 clients for `--duration` seconds, each sending one request after another, and stops by itself.
-The mix is mostly /api/detect on real articles, some /api/analyze, and a share of requests over
-the body cap (which must get 413). The server's limits mean that under overload the only
+The mix is mostly `--request` (/api/detect, or /api/restore) on real articles, some
+/api/analyze, and a share of requests over the body cap (which must get 413). The server's limits mean that under overload the only
 statuses by design are 2xx, 413 and 429; anything else (5xx, connection errors) is a failure
 and makes the script exit 1.
 
@@ -11,6 +11,16 @@ Server RSS is sampled from /proc every 0.25 s to show that memory stays bounded.
 
     python benchmarks/load_test.py --clients 200 --duration 30 --model none
     python benchmarks/load_test.py --url http://127.0.0.1:8000   # an already running server
+
+`--compare-workers 1,2` runs the same load once per setting of `unspin serve --workers` (a fresh
+server each) and ends with a table of throughput (2xx responses a second) for each, relative to
+the first: the old single-slot server against parallel workers, in one run.
+
+    python benchmarks/load_test.py --compare-workers 1,2 --request restore --model none \
+        --clients 4 --duration 30 --analyze-share 0 --oversize-share 0 --respect-retry-after
+
+(Clients that back off on 429 keep the refusals from taking CPU from the work on a small
+machine; the table's 2xx/s is the throughput.)
 
 Only loopback addresses are accepted: this is not a tool to load someone else's server.
 """
@@ -96,8 +106,8 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
         "0",
         "--model",
         args.model,
-        "--max-concurrent",
-        str(args.max_concurrent),
+        "--workers",
+        str(args.workers),
         "--timeout",
         str(args.timeout),
         "--max-body",
@@ -174,7 +184,7 @@ async def client_loop(
                     "/api/detect", content=oversize, headers={"content-type": "application/json"}
                 )
             else:
-                endpoint = "/api/analyze" if kind == "analyze" else "/api/detect"
+                endpoint = f"/api/{kind}"
                 response = await client.post(endpoint, json={"text": rng.choice(texts)})
             status: int | str = response.status_code
             server_ms = _server_timing(response.headers.get("server-timing", ""))
@@ -203,7 +213,7 @@ def percentile(values: list[float], share: float) -> float:
 async def run_load(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     texts = load_documents(Path(args.input) if args.input else None, args.documents)
     oversize = json.dumps({"text": "x" * (args.max_body + 1)}).encode()
-    mix = {"detect": 1 - args.analyze_share - args.oversize_share}
+    mix = {args.request: 1 - args.analyze_share - args.oversize_share}
     mix["analyze"] = args.analyze_share
     mix["oversize"] = args.oversize_share
     results: list[tuple[str, int | str, float]] = []
@@ -256,6 +266,8 @@ async def run_load(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     rss_values = [value for _, value in rss]
     return {
         "url": url,
+        "request": args.request,
+        "workers": health.get("max_concurrent"),
         "clients": args.clients,
         "keep_alive_s": args.keep_alive,
         "respect_retry_after": args.respect_retry_after,
@@ -321,18 +333,18 @@ def markdown(report: dict) -> str:
         return text
 
     header = (
-        "| model | clients | backs off on 429 | duration | requests/s | statuses "
+        "| model | workers | clients | backs off on 429 | duration | requests/s | statuses "
         "| 200 p50 / p99 ms | 429 p50 / p99 ms | 413 p50 / p99 ms | server RSS start → max → end |"
     )
     row = (
-        f"| {report['model']} | {report['clients']} "
+        f"| {report['model']} | {report['workers']} | {report['clients']} "
         f"| {'yes' if report['respect_retry_after'] else 'no'} "
         f"| {report['duration_s']} s | {report['requests_per_s']} | "
         + ", ".join(f"{k}: {v}" for k, v in report["statuses"].items())
         + f" | {cell('200')} | {cell('429')} | {cell('413')} "
         f"| {memory['start']} → {memory['max']} → {memory['end']} MiB |"
     )
-    return "\n".join([header, "|---" * 10 + "|", row])
+    return "\n".join([header, "|---" * 11 + "|", row])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,7 +355,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pid", type=int, help="its process id, to sample RSS (with --url)")
     parser.add_argument("--model", default="none", help="engine model for the started server")
     parser.add_argument("--db", help="source index for the started server")
-    parser.add_argument("--max-concurrent", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        "--max-concurrent",
+        dest="workers",
+        type=int,
+        default=1,
+        help="`unspin serve --workers` of the started server (default 1, the old single slot)",
+    )
+    parser.add_argument(
+        "--compare-workers",
+        metavar="N,M,...",
+        help="run the load once per --workers value (a fresh server each) and compare throughput",
+    )
+    parser.add_argument(
+        "--request",
+        choices=("detect", "restore"),
+        default="detect",
+        help="the endpoint most requests go to (default detect)",
+    )
     parser.add_argument("--keep-alive", type=float, default=15.0, help="server keep-alive seconds")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--max-body", type=int, default=2 * 1024 * 1024)
@@ -364,6 +394,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.analyze_share + args.oversize_share >= 1:
         parser.error("--analyze-share + --oversize-share must stay under 1")
 
+    if args.compare_workers:
+        if args.url:
+            parser.error("--compare-workers starts its own servers; drop --url")
+        try:
+            settings = [int(part) for part in args.compare_workers.split(",") if part.strip()]
+        except ValueError:
+            parser.error("--compare-workers takes numbers, e.g. 1,2")
+        if not settings or min(settings) < 1:
+            parser.error("--compare-workers takes positive numbers, e.g. 1,2")
+        reports = []
+        for workers in settings:
+            args.workers = workers
+            SERVER_LOG.clear()
+            reports.append(run_once(args, parser))
+        print(comparison(reports))
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(reports, indent=2) + "\n")
+        return 1 if any(report["unexpected"] for report in reports) else 0
+    report = run_once(args, parser)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n")
+    return 1 if report["unexpected"] else 0
+
+
+def run_once(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """One load run against a started (or the given) server; prints its report."""
     process = None
     if args.url:
         if not is_loopback(args.url):
@@ -386,12 +442,30 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: v for k, v in report.items() if k != "rss_timeline_mib"}, indent=2))
     print()
     print(markdown(report))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n")
+    print()
     if report["unexpected"]:
         print(f"load_test: unexpected statuses: {report['unexpected']}", file=sys.stderr)
-        return 1
-    return 0
+    return report
+
+
+def comparison(reports: list[dict]) -> str:
+    """Throughput of each --workers setting, and its ratio to the first (measured in one run)."""
+    header = (
+        "| workers | request | clients | duration | 2xx/s | ratio | statuses | 200 p50 / p99 ms |"
+    )
+    rows = [header, "|---" * 8 + "|"]
+    base = reports[0]["ok_per_s"] or 0.0
+    for report in reports:
+        ok = report["ok_per_s"] or 0.0
+        ratio = f"{ok / base:.2f}×" if base else "–"
+        latency = report["latency_ms_by_status"].get("200")
+        rows.append(
+            f"| {report['workers']} | {report['request']} | {report['clients']} "
+            f"| {report['duration_s']} s | {ok} | {ratio} | "
+            + ", ".join(f"{k}: {v}" for k, v in report["statuses"].items())
+            + (f" | {latency['p50']:.0f} / {latency['p99']:.0f} |" if latency else " | – |")
+        )
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

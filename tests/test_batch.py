@@ -232,7 +232,7 @@ def test_bad_documents_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     records = read_jsonl(output)
     assert len(records) == 5
     by_position = {i: r for i, r in enumerate(records)}
-    assert "error" not in by_position[0] and "error" not in by_position[3]
+    assert by_position[0]["error"] is None and by_position[3]["error"] is None
     assert by_position[1]["error"] and by_position[2]["error"] and by_position[4]["error"]
     assert by_position[2]["id"] == "empty"
     assert summary.errors == 3 and summary.documents == 5
@@ -419,7 +419,7 @@ def _run_with_function(tmp_path: Path, function: str, **kwargs):
 def test_a_document_over_the_time_limit_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     records, summary, texts = _run_with_function(tmp_path, "loop_forever", workers=1)
     assert records[2]["error"] == "probe: time limit of 1 s exceeded"
-    assert "clean" in records[2], "work finished before the limit is kept"
+    assert records[2]["clean"], "work finished before the limit is kept"
     assert [r["probe"] for i, r in enumerate(records) if i != 2] == [
         len(r["text"]) for i, r in enumerate(records) if i != 2
     ]
@@ -430,14 +430,14 @@ def test_a_document_over_the_time_limit_is_recorded_and_the_run_goes_on(tmp_path
 def test_a_hang_the_alarm_cannot_stop_costs_one_worker_not_the_run(tmp_path: Path) -> None:
     records, summary, _ = _run_with_function(tmp_path, "hang_ignoring_alarm", workers=2)
     assert "time limit of 1 s exceeded (worker killed)" in records[2]["error"]
-    assert all("error" not in r for i, r in enumerate(records) if i != 2)
+    assert all(r["error"] is None for i, r in enumerate(records) if i != 2)
     assert summary.workers_replaced == 1 and len(records) == 6
 
 
 def test_a_document_that_crashes_its_worker_is_recorded(tmp_path: Path) -> None:
     records, summary, _ = _run_with_function(tmp_path, "crash_worker", workers=1)
     assert "worker process died" in records[2]["error"]
-    assert all("error" not in r for i, r in enumerate(records) if i != 2)
+    assert all(r["error"] is None for i, r in enumerate(records) if i != 2)
     assert summary.workers_replaced == 1
 
 
@@ -465,6 +465,27 @@ def test_time_limit_also_stops_python_code_outside_the_main_thread() -> None:
     thread.start()
     thread.join(timeout=10)
     assert outcome == {"stopped": "time limit of 0.3 s exceeded", "after": 499500}
+
+
+def test_a_timeout_in_a_thread_names_the_stage_and_keeps_earlier_results() -> None:
+    """Regression: the pipeline records a failed stage itself, so the exception injected into a
+    worker thread (Ray's path) must carry its message ("probe: _ThreadTimeout" otherwise)."""
+    import threading
+
+    from unspin.batch import DocumentProcessor
+    from unspin.inputs import Document
+
+    processor = DocumentProcessor(
+        ("clean", "probe"), task_functions={"probe": f"{MODULE}:loop_forever"}, time_limit=0.3
+    )
+    page = Document("p1", "Budget vote\n\nPATHOLOGICAL text.", "text", "file", "p1.txt")
+    outcome: dict[str, dict] = {}
+    thread = threading.Thread(target=lambda: outcome.update(record=processor.process(page)))
+    thread.start()
+    thread.join(timeout=10)
+    record = outcome["record"]
+    assert record["error"] == "probe: time limit of 0.3 s exceeded"
+    assert record["clean"]["title"] == "Budget vote" and record["probe"] is None
 
 
 def test_workers_over_the_memory_limit_are_recycled_between_documents(tmp_path: Path) -> None:
@@ -571,13 +592,15 @@ def test_detect_and_restore_records_equal_the_engine_on_the_cleaned_text(
     )
     run_batch(job, workers=2, progress=False)
     records = read_jsonl(output)
-    assert len(records) == 4 and not any("error" in r for r in records)
+    assert len(records) == 4 and not any(r["error"] for r in records)
     for record in records:
-        assert record["detect"] == engine.detect(record["text"]).to_dict()
-        assert record["restore"] == engine.restore(record["text"]).to_dict()
-    assert records[0]["detect"]["spun"] and records[0]["detect"]["spans"]
-    assert "deep learning" in records[0]["restore"]["text"]
-    assert not records[3]["detect"]["spans"]
+        # One analysis gives both parts; the record keeps the edits' evidence.
+        assert record["detection"] == engine.detect(record["text"]).to_dict()
+        assert record["restoration"] == engine.restore_and_explain(record["text"]).to_dict()
+        assert record["trace"] is None
+    assert records[0]["detection"]["spun"] and records[0]["detection"]["spans"]
+    assert "deep learning" in records[0]["restoration"]["text"]
+    assert not records[3]["detection"]["spans"]
 
 
 def test_dolma_attributes_beside_the_documents(
@@ -659,8 +682,10 @@ def test_cli_passes_the_engine_options_of_detect(
     ]
     assert main([*arguments, "--no-progress"]) == 0
     records = read_jsonl(output)
-    assert [r["detect"] for r in records] == [engine.detect(r["text"]).to_dict() for r in records]
-    assert records[0]["detect"]["spans"]
+    assert [r["detection"] for r in records] == [
+        engine.detect(r["text"]).to_dict() for r in records
+    ]
+    assert records[0]["detection"]["spans"]
 
 
 def test_a_worker_that_got_no_document_still_reports_its_memory(tmp_path: Path) -> None:

@@ -54,25 +54,33 @@ def test_clean_json_schema(tmp_path, capsys):
     (line,) = out.splitlines()
     record = json.loads(line)
     assert code == 0
-    assert list(record)[:7] == [
+    # The one pipeline record (unspin/data/record.schema.json); clean fills `clean` only.
+    assert list(record) == [
         "id",
-        "title",
-        "title_variants",
+        "source",
         "text",
-        "removed",
-        "format",
-        "meta",
+        "clean",
+        "detection",
+        "restoration",
+        "trace",
+        "error",
     ]
-    assert record["id"] == str(path)
-    assert record["title_variants"] == ["Quake injures 25 folks in southern Philippines"]
-    assert {item["kind"] for item in record["removed"]} == {
+    assert record["id"] == record["source"] == str(path)
+    assert record["text"].startswith("Quake injures 25 people in southern Philippines\n\n")
+    assert (
+        record["detection"] is record["restoration"] is record["trace"] is record["error"] is None
+    )
+    clean = record["clean"]
+    assert list(clean) == ["title", "title_variants", "removed", "format", "meta"]
+    assert clean["title_variants"] == ["Quake injures 25 folks in southern Philippines"]
+    assert {item["kind"] for item in clean["removed"]} == {
         "tracking",
         "spintax",
         "credit",
         "trailer",
         "duplicate-title",
     }
-    assert record["format"] == "text"
+    assert clean["format"] == "text"
 
 
 def test_several_documents_are_separated_by_a_form_feed_line(tmp_path, capsys):
@@ -102,9 +110,14 @@ def test_jsonl_in_jsonl_out_one_line_per_input_line(tmp_path, capsys):
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 2
     assert [line["id"] for line in lines] == ["a", "b", f"{path}:3", "d"]
-    assert lines[1] == {"id": "b", "error": "empty document"}
-    assert lines[2]["error"].startswith("invalid JSON")
-    assert lines[3]["meta"]["url"] == "https://farm.example/d" and lines[3]["format"] == "html"
+    # A failed document is a whole record with only its id, source and error filled (the
+    # reader refused these two, so the message is the reader's, without a stage name).
+    assert lines[1]["error"] == "empty document"
+    assert lines[1]["source"] == f"{path}:2"
+    assert lines[1]["text"] is lines[1]["clean"] is None
+    assert lines[2]["error"].startswith("invalid JSON")  # not read at all: the reader's message
+    assert lines[3]["clean"]["meta"]["url"] == "https://farm.example/d"
+    assert lines[3]["clean"]["format"] == "html"
     assert err.splitlines() == [
         f"unspin: {path}:2: empty document",
         f"unspin: {path}:3: {lines[2]['error']}",
@@ -248,6 +261,7 @@ def test_input_format_overrides_detection(tmp_path, capsys):
     path.write_text("<p>Kept as text, tags and all.</p><div>x</div><span>y</span>")
     code, out, _ = run_cli(capsys, "--input-format", "text", "--json", str(path))
     record = json.loads(out)
-    assert code == 0 and record["format"] == "text" and record["text"].startswith("<p>Kept as text")
+    assert code == 0 and record["clean"]["format"] == "text"
+    assert record["text"].startswith("<p>Kept as text")
     code, out, _ = run_cli(capsys, "--json", str(path))
-    assert json.loads(out)["format"] == "html"
+    assert json.loads(out)["clean"]["format"] == "html"

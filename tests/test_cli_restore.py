@@ -32,7 +32,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "spun-page.html"
 
 def test_cli_show_edits_prints_the_json_edits_in_place(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["restore", "--json", "--model", "none", str(EXAMPLE)]) == 0
-    record = json.loads(capsys.readouterr().out)
+    record = json.loads(capsys.readouterr().out)["restoration"]
     assert record["edits"], "the spun example should get at least one edit"
     assert main(["clean", str(EXAMPLE)]) == 0
     cleaned = capsys.readouterr().out.rstrip("\n")

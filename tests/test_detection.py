@@ -163,11 +163,11 @@ def test_cli_detect_and_restore(tmp_path: Path) -> None:
     assert detected.returncode == 1, detected.stderr
     lines = [json.loads(line) for line in detected.stdout.splitlines()]
     assert [line["id"] for line in lines] == ["spun", "clean"]
-    assert lines[0]["spun"] and not lines[1]["spun"]
+    assert lines[0]["detection"]["spun"] and not lines[1]["detection"]["spun"]
 
     restored = run_cli("restore", "--model", "none", "--json", str(pages))
     assert restored.returncode == 0, restored.stderr
-    first = json.loads(restored.stdout.splitlines()[0])
+    first = json.loads(restored.stdout.splitlines()[0])["restoration"]
     assert "Secretary General" in first["text"]
     assert all({"start", "end", "before", "after", "confidence"} <= set(e) for e in first["edits"])
 

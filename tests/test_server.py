@@ -153,7 +153,7 @@ def test_openapi_lists_every_endpoint_and_docs_load_offline(client):
         assert "post" in schema["paths"][path]
     assert "/health" in schema["paths"]
     detect_ok = schema["paths"]["/api/detect"]["post"]["responses"]["200"]
-    assert detect_ok["content"]["application/json"]["schema"]["$ref"].endswith("/DetectOut")
+    assert detect_ok["content"]["application/json"]["schema"]["$ref"].endswith("/RecordOut")
     span = schema["components"]["schemas"]["SpanOut"]
     assert {"start", "end", "suggestion", "confidence", "evidence"} <= set(span["properties"])
     analyze = schema["paths"]["/api/analyze"]["post"]["requestBody"]["content"]
@@ -191,8 +191,9 @@ def test_clean_equals_the_cli_json(client, tmp_path):
     from_cli = _cli_json("clean", page)
     served_body = served.json()
     assert set(served_body) == set(from_cli)
-    for key in ("title", "title_variants", "text", "removed", "format"):
-        assert served_body[key] == from_cli[key]
+    assert served_body["text"] == from_cli["text"]
+    for key in ("title", "title_variants", "removed", "format"):
+        assert served_body["clean"][key] == from_cli["clean"][key]
     assert "Supply hyperlink" not in served_body["text"]
 
 
@@ -202,11 +203,14 @@ def test_detect_returns_spans_at_offsets_into_the_article(client):
     response = client.post("/api/detect", json={"text": SPUN_TEXT, "format": "text"})
     assert response.status_code == 200
     body = response.json()
-    assert {"id", "spun", "score", "spans"} <= set(body)
-    assert 0.0 <= body["score"] <= 1.0
-    text = extract(SPUN_TEXT, format="text").full_text
-    assert body["spans"], "the hand-spun passage has obvious substitutions"
-    for span in body["spans"]:
+    assert body["text"] == extract(SPUN_TEXT, format="text").full_text
+    assert body["clean"] is body["restoration"] is body["trace"] is body["error"] is None
+    detection = body["detection"]
+    assert {"spun", "score", "spans", "family"} <= set(detection)
+    assert 0.0 <= detection["score"] <= 1.0
+    text = body["text"]
+    assert detection["spans"], "the hand-spun passage has obvious substitutions"
+    for span in detection["spans"]:
         assert text[span["start"] : span["end"]] == span["text"]
         assert {"suggestion", "confidence", "evidence"} <= set(span)
 
@@ -220,8 +224,7 @@ def test_detect_schema_equals_the_cli_json(client, tmp_path):
     assert served.status_code == 200
     body = served.json()
     assert set(body) == set(from_cli)
-    assert body["spans"] == from_cli["spans"]
-    assert body["spun"] == from_cli["spun"]
+    assert body["detection"] == from_cli["detection"]
 
 
 def test_restore_edits_rebuild_the_restored_text(client):
@@ -229,8 +232,10 @@ def test_restore_edits_rebuild_the_restored_text(client):
 
     response = client.post("/api/restore", json={"text": SPUN_TEXT, "format": "text"})
     assert response.status_code == 200
-    body = response.json()
+    record = response.json()
+    body = record["restoration"]
     text = extract(SPUN_TEXT, format="text").full_text
+    assert record["text"] == text and record["detection"] is None
     rebuilt, position = [], 0
     for edit in sorted(body["edits"], key=lambda edit: edit["start"]):
         assert text[edit["start"] : edit["end"]] == edit["before"]
@@ -250,7 +255,7 @@ def test_restore_schema_equals_the_cli_json(client, tmp_path):
     assert served.status_code == 200
     body = served.json()
     assert set(body) == set(from_cli)
-    assert body["text"] == from_cli["text"]
+    assert body["restoration"] == from_cli["restoration"]
 
 
 def test_trace_without_an_index_says_how_to_configure_one(client):
@@ -266,13 +271,14 @@ def test_trace_and_analyze_with_an_index(engine, index_path, tmp_path):
         assert http.get("/health").json()["index"] is True
         traced = http.post("/api/trace", json={"text": SPUN_TEXT, "format": "text"})
         assert traced.status_code == 200
-        matches = traced.json()["matches"]
+        matches = traced.json()["trace"]["matches"]
         assert matches and matches[0]["source_id"] == "hand/original"
         page = tmp_path / "spun.txt"
         page.write_text(SPUN_TEXT, encoding="utf-8")
         from_cli = _cli_json("trace", page, "--db", str(index_path))
         served = http.post("/api/trace", json={"text": SPUN_TEXT, "id": from_cli["id"]}).json()
-        assert served == from_cli
+        assert served["source"] is None  # sent to the API: no file it came from
+        assert served == {**from_cli, "source": None}
         analyzed = http.post("/api/analyze", json={"text": SPUN_TEXT, "format": "text"})
     assert analyzed.status_code == 200
     body = analyzed.json()
@@ -293,7 +299,7 @@ def test_analyze_takes_json_and_gives_every_view(client):
     assert body["detection"]["spans"]
     assert body["restoration"]["edits"]
     assert body["trace"] is None and body["sources"] == {}
-    assert body["article"]["title"]
+    assert body["clean"]["title"] and body["error"] is None
 
 
 def test_analyze_takes_an_uploaded_file(client):
@@ -306,7 +312,7 @@ def test_analyze_takes_an_uploaded_file(client):
     body = response.json()
     assert body["id"] == "spun.html"
     assert "Officials said the plan" in body["text"]
-    assert body["article"]["format"] == "html"
+    assert body["clean"]["format"] == "html"
 
 
 def test_analyze_upload_in_an_unknown_encoding_is_decoded(client):
@@ -596,5 +602,5 @@ def test_default_engine_loads_once_at_start_up():
         first = http.post("/api/detect", json={"text": SPUN_TEXT, "format": "text"})
         second = http.post("/api/restore", json={"text": SPUN_TEXT, "format": "text"})
     assert first.status_code == 200 and second.status_code == 200
-    assert first.json()["spans"]
-    assert second.json()["text"] != SPUN_TEXT
+    assert first.json()["detection"]["spans"]
+    assert second.json()["restoration"]["text"] != SPUN_TEXT

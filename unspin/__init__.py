@@ -7,6 +7,11 @@ The pipeline, one module and one public function a stage:
     restore(text)       -> Restoration   unspin/restoration.py
     trace(text, index)  -> TraceResult   unspin/tracing.py
 
+and the four assembled once, for one document:
+
+    process(document, tasks) -> Record   unspin/pipeline.py
+                                          (JSON: unspin/data/record.schema.json)
+
 Stage modules are named by noun so that the function `unspin.detect` is never
 shadowed by a submodule of the same name. Names are imported lazily so that
 `import unspin` does not load language models.
@@ -31,6 +36,8 @@ _LAZY = {
     "TraceResult": "unspin.tracing",
     "SourceIndex": "unspin.index",
     "Engine": "unspin.engine",
+    "process": "unspin.pipeline",
+    "Record": "unspin.pipeline",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -23,16 +23,16 @@ Why it is built this way:
   the alarm cannot reach it. The document is recorded with its error; the run goes on.
 * The Ray engine (``unspin.batch_ray``) runs the same shards with Ray Data and an actor pool.
 
-Output record (one JSON object per input record)::
+Output record (one JSON object per input record): the one pipeline record,
+``unspin.pipeline.Record.to_dict()``, documented in ``unspin/data/record.schema.json``::
 
     {"id": ..., "source": "docs.jsonl:17", "text": <the cleaned text every offset refers to>,
-     "clean": {...}, "detect": {...}, "restore": {...}, "trace": {...},
-     "error": "detect: time limit of 60 s exceeded"}      # only when something failed
+     "clean": {...}, "detection": {...}, "restoration": {...}, "trace": {...},
+     "error": "detect: time limit of 60 s exceeded"}      # null when nothing failed
 
-``clean`` is ``Article.to_dict()`` without its ``text`` (the body is already in ``text``, which is
-``Article.full_text``: title, blank line, paragraphs). ``detect``/``restore``/``trace`` are the
-``to_dict()`` of the Detection/Restoration/TraceResult for ``text``. A document that could not be
-read or extracted has only ``id``, ``source`` and ``error``.
+Every key is present; a task not asked for leaves its part null. ``DocumentProcessor.process``
+calls ``unspin.pipeline.process``, the same assembly as the CLI and the server; a custom task
+(``--task-function``) adds its result under its own name.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ INPUT_SUFFIXES = (".jsonl.gz", ".jsonl", ".ndjson", ".parquet", ".warc.gz", ".wa
 INPUT_SUFFIXES += (".html", ".htm", ".txt", ".gz")
 JOB_FILE = "job.json"
 #  Bump when the shard record layout changes, so old work directories are not mixed in.
-LAYOUT_VERSION = 1
+#  2: the one pipeline record (keys detection/restoration, every key present).
+LAYOUT_VERSION = 2
 # dolma attribute names `{experiment}__{tagger}__{type}`, as `dolma tag --experiment unspin
 # --taggers unspin` writes them with unspin.adapters.dolma.
 ATTRIBUTE_PREFIX = "unspin__unspin__"
@@ -74,8 +75,12 @@ class BatchError(Exception):
     """A problem with the job as a whole (bad arguments, unreadable work directory): exit code 2."""
 
 
-class DocumentTimeout(Exception):
-    """Raised inside a worker when one document exceeds the per-document time limit."""
+class DocumentTimeout(TimeoutError):
+    """Raised inside a worker when one document exceeds the per-document time limit.
+
+    A TimeoutError, so the record's error shows its message as is ("detect: time limit of
+    60 s exceeded"), like other errors written for users.
+    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,6 +109,11 @@ class BatchJob:
         unknown = [t for t in self.tasks if t not in TASKS and t not in self.task_functions]
         if unknown:
             raise BatchError(f"unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
+        from unspin.pipeline import RECORD_FIELDS
+
+        clashing = sorted(set(self.task_functions) & set(RECORD_FIELDS))
+        if clashing:
+            raise BatchError(f"task function name {clashing[0]!r} is a record field; rename it")
         if not self.tasks:
             raise BatchError("no task given (choose from " + ", ".join(TASKS) + ")")
         if self.format not in FORMATS:
@@ -405,7 +415,13 @@ def _alarm_limit(seconds: float) -> Iterator[None]:
 
 
 class _ThreadTimeout(DocumentTimeout):
-    """Injected into a worker thread; the message is set when it is caught (no arguments then)."""
+    """Injected into a worker thread, which cannot pass arguments: a subclass made per limit
+    carries the seconds, so the message is right wherever the exception is caught."""
+
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return f"time limit of {self.seconds:g} s exceeded"
 
 
 @contextlib.contextmanager
@@ -413,6 +429,7 @@ def _thread_limit(seconds: float) -> Iterator[None]:
     import ctypes
 
     thread_id = ctypes.c_ulong(threading.get_ident())
+    expired = type("_ThreadTimeout", (_ThreadTimeout,), {"seconds": seconds})
     lock = threading.Lock()
     state = {"done": False, "fired": False}
 
@@ -420,9 +437,7 @@ def _thread_limit(seconds: float) -> Iterator[None]:
         with lock:
             if not state["done"]:
                 state["fired"] = True
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    thread_id, ctypes.py_object(_ThreadTimeout)
-                )
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, ctypes.py_object(expired))
 
     timer = threading.Timer(seconds, _expire)
     timer.daemon = True
@@ -482,47 +497,32 @@ class DocumentProcessor:
             self.index = SourceIndex(db, create=False)
 
     def process(self, item: Any) -> dict[str, Any]:
-        """One output record for a Document or DocumentError; never raises for a bad document."""
-        from unspin.extraction import extract
+        """One output record (``pipeline.Record.to_dict()``) for a Document or DocumentError.
 
-        source = getattr(item, "source", None)
-        if not hasattr(item, "content"):  # a DocumentError from the reader
-            return {"id": item.id, "source": source, "error": item.message}
-        record: dict[str, Any] = {"id": item.id, "source": source}
-        stage = "clean"
+        Never raises for a bad document: a failure is the record's ``error``, named by stage.
+        """
+        from unspin.pipeline import Record, process
+
         try:
             with time_limit(self.time_limit):
-                article = extract(item)
-                text = article.full_text
-                if article.id is not None:
-                    record["id"] = article.id
-                record["text"] = text
-                if "clean" in self.tasks:
-                    clean = article.to_dict()
-                    clean.pop("text", None)
-                    clean.pop("id", None)
-                    record["clean"] = clean
-                for task in self.tasks:
-                    stage = task
-                    if task == "detect":
-                        record["detect"] = self.engine.detect(text).to_dict()
-                    elif task == "restore":
-                        record["restore"] = self.engine.restore(text).to_dict()
-                    elif task == "trace":
-                        from unspin.tracing import trace
-
-                        record["trace"] = trace(text, self.index).to_dict()
-                    elif task in self.functions:
-                        record[task] = _jsonable(self.functions[task](article))
-        except DocumentTimeout as exc:
-            record["error"] = f"{stage}: {exc}"
-        except Exception as exc:
-            record["error"] = f"{stage}: {_one_line(exc)}"
-        return record
+                record = process(
+                    item, self.tasks, engine=self.engine, index=self.index, functions=self.functions
+                )
+        except DocumentTimeout as exc:  # fired between two stages, outside process()
+            record = Record(id=item.id, source=getattr(item, "source", None), error=str(exc))
+        record.extra = {name: _jsonable(value) for name, value in record.extra.items()}
+        return record.to_dict()
 
     def close(self) -> None:
         if self.index is not None:
             self.index.close()
+
+
+def error_record(doc_id: str | None, source: str | None, message: str) -> dict[str, Any]:
+    """The record of a document that has no result: the one record shape, only ``error`` set."""
+    from unspin.pipeline import Record
+
+    return Record(id=doc_id, source=source, error=message).to_dict()
 
 
 def peak_rss_mb() -> float:
@@ -747,9 +747,7 @@ class LocalPool:
         results = []
         if worker.queue:
             key, item = worker.queue.popleft()
-            results.append(
-                (key, {"id": item.id, "source": getattr(item, "source", None), "error": reason})
-            )
+            results.append((key, error_record(item.id, getattr(item, "source", None), reason)))
             self.retry.extend(worker.queue)
         self.workers.append(self._spawn())
         self.replaced += 1
@@ -824,7 +822,7 @@ class _Progress:
             self.bar = tqdm(desc=description, unit="doc", file=sys.stderr, dynamic_ncols=True)
 
     def update(self, records: Sequence[dict]) -> None:
-        errors = sum(1 for r in records if "error" in r)
+        errors = sum(1 for r in records if r.get("error") is not None)
         self.errors += errors
         if self.bar is not None:
             self.bar.update(len(records))
@@ -902,7 +900,7 @@ class _LocalRun:
             if hasattr(record, "content"):
                 chunk.append((key, record))
             else:  # a DocumentError from the reader needs no worker
-                self.store(key, {"id": record.id, "source": record.source, "error": record.message})
+                self.store(key, error_record(record.id, record.source, record.message))
         return chunk
 
     def end_of_file(self, file_index: int, count: int) -> None:
@@ -921,7 +919,7 @@ class _LocalRun:
         shard.stored += 1
         self.bar.update([record])
         self.summary.documents += 1
-        self.summary.errors += "error" in record
+        self.summary.errors += record.get("error") is not None
         self.complete_if_done(shard)
 
     def complete_if_done(self, shard: _OpenShard) -> None:
@@ -1056,11 +1054,13 @@ def _assemble_jsonl(work: WorkDir, output: Path) -> None:
 
 
 PARQUET_SCALARS = {
-    # column: (task, key in that task's dict)
-    "spun": ("detect", "spun"),
-    "score": ("detect", "score"),
-    "restored_text": ("restore", "text"),
+    # column: (task, record field, key in that field's dict)
+    "spun": ("detect", "detection", "spun"),
+    "score": ("detect", "detection", "score"),
+    "restored_text": ("restore", "restoration", "text"),
 }
+# The record field each built-in task fills (a custom task fills the field of its name).
+TASK_FIELDS = {"clean": "clean", "detect": "detection", "restore": "restoration", "trace": "trace"}
 
 
 def _parquet_row(record: dict, tasks: Sequence[str]) -> dict[str, Any]:
@@ -1071,14 +1071,16 @@ def _parquet_row(record: dict, tasks: Sequence[str]) -> dict[str, Any]:
         "text": record.get("text"),
         "error": record.get("error"),
     }
-    for column, (task, key) in PARQUET_SCALARS.items():
+    for column, (task, name, key) in PARQUET_SCALARS.items():
         if task in tasks:
-            row[column] = (record.get(task) or {}).get(key)
+            row[column] = (record.get(name) or {}).get(key)
     if "trace" in tasks:
         matches = (record.get("trace") or {}).get("matches") or []
         row["top_source"] = matches[0].get("source_id") if matches else None
     for task in tasks:
-        row[task] = json.dumps(record[task], ensure_ascii=False) if task in record else None
+        name = TASK_FIELDS.get(task, task)
+        value = record.get(name)
+        row[name] = json.dumps(value, ensure_ascii=False) if value is not None else None
     return row
 
 
@@ -1091,13 +1093,13 @@ def _assemble_parquet(work: WorkDir, output: Path) -> None:
     tasks = json.loads((work.path / JOB_FILE).read_text(encoding="utf-8"))["tasks"]
     fields = [("id", pa.string()), ("source", pa.string()), ("text", pa.string())]
     fields.append(("error", pa.string()))
-    for column, (task, _) in PARQUET_SCALARS.items():
+    for column, (task, _, _) in PARQUET_SCALARS.items():
         if task in tasks:
             kind = {"spun": pa.bool_(), "score": pa.float64()}.get(column, pa.string())
             fields.append((column, kind))
     if "trace" in tasks:
         fields.append(("top_source", pa.string()))
-    fields += [(task, pa.string()) for task in tasks]
+    fields += [(TASK_FIELDS.get(task, task), pa.string()) for task in tasks]
     schema = pa.schema(fields)
     tmp, raw = _atomic_stream(output)
     with raw, pq.ParquetWriter(raw, schema, compression="zstd") as writer:
@@ -1110,7 +1112,7 @@ def _assemble_parquet(work: WorkDir, output: Path) -> None:
 
 def attribute_spans(record: dict) -> dict[str, list[list[float]]]:
     """Dolma attributes of one record: `[start, end, score]` spans over `text`."""
-    detection = record.get("detect")
+    detection = record.get("detection")
     text = record.get("text")
     if detection is None or text is None:
         return {}

@@ -74,7 +74,7 @@ class ShardWorker:
             out["shard_no"].append(int(shard_no))
             out["payload"].append("".join(dump_record(r) + "\n" for r in records))
             out["documents"].append(len(records))
-            out["errors"].append(sum("error" in r for r in records))
+            out["errors"].append(sum(r.get("error") is not None for r in records))
             out["pid"].append(os.getpid())
             out["rss_mb"].append(peak_rss_mb())
             out["ready_at"].append(self.ready_at)

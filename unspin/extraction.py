@@ -20,15 +20,25 @@ property the hypothesis tests check).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from unspin.inputs import Document
+    from unspin.inputs import Document, DocumentError
 
-__all__ = ["Article", "CleanedText", "ExtractionError", "Removed", "clean_text", "extract"]
+__all__ = [
+    "Article",
+    "CleanedText",
+    "ExtractionError",
+    "Removed",
+    "clean_text",
+    "error_message",
+    "extract",
+    "iter_articles",
+]
 
 # Longest code block the scanner follows before giving up on finding its end.
 _MAX_CODE_CHARS = 50_000
@@ -80,7 +90,7 @@ class Article:
         return self.title or self.text
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``unspin clean --json`` object."""
+        """Its fields; a record's ``clean`` (``unspin clean --json``) is this less id and text."""
         return {
             "id": self.id,
             "title": self.title,
@@ -1136,3 +1146,45 @@ def _paragraphs(lines: list[str], keep: list[bool], paragraph_mode: str) -> list
     if current:
         paragraphs.append("\n".join(current))
     return paragraphs
+
+
+# --------------------------------------------------------------------------- many documents
+# (moved here from unspin.cli.common: a library function used by the CLI, batch and index)
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for the user: the message of our own errors, the type too for others.
+
+    ValueErrors (ExtractionError among them) and timeouts carry messages written for users;
+    any other exception is shown with its type, since its message alone may not say much.
+    """
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ValueError | TimeoutError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def iter_articles(
+    inputs: Sequence[str], *, text_key: str = "text", id_key: str = "id", format: str = "auto"
+) -> Iterator[tuple[Article | None, DocumentError | None, str]]:
+    """(article, None, container) or (None, error, container) for every document, in order.
+
+    For code that needs the articles but not a pipeline record (index building, learning
+    from a corpus). Extraction failures become DocumentErrors; set ``UNSPIN_DEBUG=1`` to get
+    the traceback instead.
+    """
+    import os
+
+    from unspin.inputs import DocumentError, read_documents
+
+    for item in read_documents(inputs, text_key=text_key, id_key=id_key):
+        if isinstance(item, DocumentError):
+            yield None, item, item.container
+            continue
+        try:
+            yield extract(item, format=format), None, item.container
+        except Exception as exc:  # noqa: BLE001 - one bad document must not stop the run
+            if os.environ.get("UNSPIN_DEBUG"):
+                raise
+            error = DocumentError(item.id, item.source, error_message(exc), item.container)
+            yield None, error, item.container

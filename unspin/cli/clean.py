@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from unspin.cli.common import add_document_arguments, run_documents
+from unspin.cli.common import add_document_arguments, run_pipeline
 
 if TYPE_CHECKING:
-    from unspin.extraction import Article
+    from unspin.pipeline import Record
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,9 +27,9 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _clean(article: Article) -> tuple[dict[str, Any], str]:
-    return article.to_dict(), article.full_text
+def _plain(record: Record) -> str:
+    return record.text or ""
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_documents(args, _clean)
+    return run_pipeline(args, ("clean",), _plain)

@@ -1,22 +1,19 @@
-"""Per-document CLI plumbing shared by clean, detect, restore and trace.
+"""Per-document CLI plumbing shared by clean, detect, restore, trace (and spin).
 
 Why: every per-document command reads the same inputs, reports bad documents the
-same way and writes the same output shapes; only the work done on one
-:class:`~unspin.extraction.Article` differs. A command module does::
-
-    def add_parser(subparsers):
-        parser = subparsers.add_parser("clean", help="...")
-        add_document_arguments(parser)
-        parser.set_defaults(func=run)
-
-    def run(args):
-        return run_documents(args, lambda article: (article.to_dict(), article.full_text))
+same way and writes the same output shapes; only the work done on one document
+differs. The pipeline commands hand the tasks they run to :func:`run_pipeline`,
+which builds each document's :class:`unspin.pipeline.Record` with
+``unspin.pipeline.process`` and writes ``Record.to_dict()`` in JSON mode (the one
+record of ``unspin/data/record.schema.json``, shared with ``unspin batch`` and the
+HTTP API) or the command's plain text otherwise. Commands outside the pipeline
+(``spin``) use :func:`run_documents` with their own ``process(article)``.
 
 Output contract (documented for users in docs/extraction.md):
 
 * JSON lines when ``--json`` is given or when the first input is JSONL/Parquet: one
-  object a document, in input order, ``"id"`` first. A failed document is the line
-  ``{"id": ..., "error": "..."}`` so JSONL in gives exactly one line per input line.
+  object a document, in input order, ``"id"`` first. A failed document is a record
+  whose ``error`` says why, so JSONL in gives exactly one line per input line.
 * Otherwise plain text: each document's text, documents separated by a blank line and
   a line holding a single form feed (``\\f``), which ``csplit``/``awk`` can split on.
 * Each failure is also reported on stderr as ``unspin: <source>: <message>``.
@@ -31,12 +28,12 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from unspin.extraction import Article
-    from unspin.inputs import DocumentError
+    from unspin.pipeline import Record
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -92,42 +89,6 @@ def input_names(args: argparse.Namespace) -> list[str]:
     return names
 
 
-def iter_articles(
-    inputs: Sequence[str], *, text_key: str = "text", id_key: str = "id", format: str = "auto"
-) -> Iterator[tuple[Article | None, DocumentError | None, str]]:
-    """(article, None, container) or (None, error, container) for every document, in order.
-
-    For commands that need the articles but not the per-document output plumbing
-    (index building, batch jobs). Extraction failures become DocumentErrors.
-    """
-    from unspin.extraction import extract
-    from unspin.inputs import DocumentError, read_documents
-
-    for item in read_documents(inputs, text_key=text_key, id_key=id_key):
-        if isinstance(item, DocumentError):
-            yield None, item, item.container
-            continue
-        try:
-            yield extract(item, format=format), None, item.container
-        except Exception as exc:  # noqa: BLE001 - one bad document must not stop the run
-            _raise_if_debugging(exc)
-            yield (
-                None,
-                DocumentError(item.id, item.source, error_message(exc), item.container),
-                item.container,
-            )
-
-
-def error_message(exc: BaseException) -> str:
-    """One line for the user: the message of our own errors, the type too for others."""
-    from unspin.extraction import ExtractionError
-
-    text = " ".join(str(exc).split())
-    if isinstance(exc, ExtractionError | ValueError) and text:
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def _raise_if_debugging(exc: BaseException) -> None:
     if os.environ.get("UNSPIN_DEBUG"):
         raise exc
@@ -156,6 +117,8 @@ def run_documents(
     failed = False
     found = False
     written = 0
+    from unspin.extraction import error_message, iter_articles
+
     for article, error, container in iter_articles(
         names,
         text_key=getattr(args, "text_key", "text"),
@@ -193,6 +156,63 @@ def run_documents(
             out.write(
                 json.dumps({"id": error.id, "error": error.message}, ensure_ascii=False) + "\n"
             )
+    out.flush()
+    if failed:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if found else EXIT_OK
+
+
+def run_pipeline(
+    args: argparse.Namespace,
+    tasks: Sequence[str],
+    plain: Callable[[Record], str],
+    *,
+    findings: Callable[[Record], bool] | None = None,
+    stdout: TextIO | None = None,
+    **options: Any,
+) -> int:
+    """Read every input and run ``unspin.pipeline.process(document, tasks, **options)`` on it.
+
+    JSON mode writes ``record.to_dict()``; plain mode writes ``plain(record)``. A document
+    whose record has an ``error`` is reported on stderr (and still written in JSON mode).
+    ``findings(record)`` marks documents with findings (exit code 1). ``options`` go to
+    ``process`` (engine, index, top_k, threshold...).
+    """
+    from unspin.inputs import read_documents
+    from unspin.pipeline import process
+
+    names = input_names(args)
+    out = stdout or sys.stdout
+    _prefer_utf8(out)
+    json_mode: bool | None = True if getattr(args, "json", False) else None
+    debugging = bool(os.environ.get("UNSPIN_DEBUG"))
+    failed = found = False
+    written = 0
+    for item in read_documents(
+        names, text_key=getattr(args, "text_key", "text"), id_key=getattr(args, "id_key", "id")
+    ):
+        if json_mode is None:
+            json_mode = item.container in _JSON_CONTAINERS
+        record = process(
+            item,
+            tasks,
+            format=getattr(args, "input_format", "auto"),
+            raise_errors=debugging,
+            **options,
+        )
+        if record.error is not None:
+            failed = True
+            where = record.source or record.id or "<input>"
+            print(f"unspin: {where}: {record.error}", file=sys.stderr)
+        elif findings is not None and findings(record):
+            found = True
+        if json_mode:
+            out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+        elif record.error is None:
+            if written:
+                out.write(DOCUMENT_SEPARATOR)
+            out.write(plain(record).rstrip("\n") + "\n")
+            written += 1
     out.flush()
     if failed:
         return EXIT_ERROR

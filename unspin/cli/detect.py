@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from unspin.cli._engine_args import add_engine_arguments, build_engine
-from unspin.cli.common import EXIT_ERROR, add_document_arguments, run_documents
+from unspin.cli.common import EXIT_ERROR, add_document_arguments, run_pipeline
 
 
 def add_parser(subparsers: Any) -> None:
@@ -43,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if engine is None:
         return EXIT_ERROR
 
-    def process(article: Any) -> tuple[dict[str, Any], str]:
-        detection = engine.detect(article.full_text)
-        return detection.to_dict(), _plain(str(article.id), detection)
-
-    return run_documents(args, process, findings=lambda payload: bool(payload.get("spun")))
+    return run_pipeline(
+        args,
+        ("detect",),
+        lambda record: _plain(str(record.id), record.detection),
+        findings=lambda record: bool(record.detection and record.detection.spun),
+        engine=engine,
+    )

@@ -104,7 +104,7 @@ def _source_documents(args: argparse.Namespace) -> Iterator[dict[str, Any] | str
     sides are cleaned the same way; a plain text comes back unchanged, and a
     JSONL record's title, url and date fields are kept.
     """
-    from unspin.cli.common import iter_articles
+    from unspin.extraction import iter_articles
 
     for article, error, _container in iter_articles(
         args.inputs, text_key=args.text_key, id_key=args.id_key

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from unspin.cli._engine_args import add_engine_arguments, build_engine
-from unspin.cli.common import EXIT_ERROR, add_document_arguments, run_documents
+from unspin.cli.common import EXIT_ERROR, add_document_arguments, run_pipeline
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,9 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if engine is None:
         return EXIT_ERROR
 
-    def process(article: Any) -> tuple[dict[str, Any], str]:
-        restoration = engine.restore_and_explain(article.full_text)
-        plain = restoration.marked() if args.show_edits else restoration.text
-        return restoration.to_dict(), plain
+    def plain(record: Any) -> str:
+        restoration = record.restoration
+        return restoration.marked() if args.show_edits else restoration.text
 
-    return run_documents(args, process)
+    return run_pipeline(args, ("restore",), plain, engine=engine)

@@ -41,11 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="largest request body accepted; bigger ones get 413 (default 2 MiB)",
     )
     parser.add_argument(
+        "--workers",
         "--max-concurrent",
+        dest="workers",
         type=int,
         default=None,
         metavar="N",
-        help="documents analysed at once; more get 429 (default 1)",
+        help="documents analysed at once, in worker threads of this one process (one engine "
+        "shared); more get 429 at once (default: the number of cores)",
     )
     parser.add_argument(
         "--timeout",
@@ -91,14 +94,12 @@ def run(args: argparse.Namespace) -> int:
     limits = {
         "max_body": args.max_body if args.max_body is not None else server_app.DEFAULT_MAX_BODY,
         "max_concurrent": (
-            args.max_concurrent
-            if args.max_concurrent is not None
-            else server_app.DEFAULT_MAX_CONCURRENT
+            args.workers if args.workers is not None else server_app.DEFAULT_MAX_CONCURRENT
         ),
         "timeout_s": args.timeout if args.timeout is not None else server_app.DEFAULT_TIMEOUT_S,
     }
     if limits["max_body"] < 1 or limits["max_concurrent"] < 1 or limits["timeout_s"] <= 0:
-        return _error("--max-body, --max-concurrent and --timeout must be positive")
+        return _error("--max-body, --workers and --timeout must be positive")
 
     db = None
     if args.db:

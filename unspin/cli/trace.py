@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from unspin.cli.common import add_document_arguments, run_documents
+from unspin.cli.common import add_document_arguments, run_pipeline
 
 if TYPE_CHECKING:
-    from unspin.extraction import Article
-    from unspin.index import SourceIndex
+    from unspin.pipeline import Record
 
 
 def add_parser(subparsers: Any) -> None:
@@ -57,26 +56,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"unspin trace: {exc}", file=sys.stderr)
         return 2
     with index:
-        return run_documents(
+        return run_pipeline(
             args,
-            lambda article: _trace_one(article, index, args.top_k, threshold),
-            findings=lambda payload: bool(payload["matches"]),
+            ("trace",),
+            _plain,
+            findings=lambda record: bool(record.trace and record.trace.matches),
+            index=index,
+            top_k=args.top_k,
+            threshold=threshold,
         )
 
 
-def _trace_one(
-    article: Article, index: SourceIndex, top_k: int, threshold: float
-) -> tuple[dict[str, Any], str]:
-    from unspin.tracing import trace
-
-    text = article.full_text
-    result = trace(text, index, top_k=top_k, threshold=threshold)
-    return result.to_dict(), _plain(article, text, result)
-
-
-def _plain(article: Article, text: str, result: Any) -> str:
+def _plain(record: Record) -> str:
     """A readable report: each source with its score, then the copied passages side by side."""
-    name = article.id or article.source or "<input>"
+    text = record.text or ""
+    result = record.trace
+    name = record.id or record.source or "<input>"
     if not result.matches:
         return f"{name}: no source found"
     lines = [f"{name}: {len(result.matches)} source(s)"]

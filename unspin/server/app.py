@@ -14,7 +14,9 @@ The server never fetches a URL given by a client: pages are analysed only from t
 file sent in the request. Everything that came from a submitted page is returned as JSON data and
 the page renders it as text (see static/app.js); a strict Content-Security-Policy backs that up.
 
-JSON results use the same `.to_dict()` schemas as the CLI's `--json` output.
+Every document endpoint returns the one pipeline record (`unspin.pipeline.process(...).to_dict()`,
+schema in unspin/data/record.schema.json), the same JSON as the CLI's `--json` and `unspin batch`;
+each fills the parts it computes and leaves the others null.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -47,9 +50,10 @@ log = logging.getLogger("unspin.server")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024  # bytes; a long news page in HTML is well under 1 MB
-# The engine analyses one document at a time (it holds a lock), so a second slot would only
-# queue behind it and time out (504) under load instead of being refused at once (429).
-DEFAULT_MAX_CONCURRENT = 1
+# Documents analysed at once (`unspin serve --workers`): one a core, since the work is CPU-bound.
+# An engine that still serialises its analyses behind a lock makes extra slots queue behind it
+# (504 under load instead of 429): give --workers 1 to such an engine.
+DEFAULT_MAX_CONCURRENT = os.cpu_count() or 1
 DEFAULT_TIMEOUT_S = 60.0
 
 # The page loads only its own script and style; nothing inline, nothing from elsewhere.
@@ -108,8 +112,9 @@ class DocumentIn(BaseModel):
 
 
 # --------------------------------------------------------------------------- response schemas
-# For the OpenAPI documentation only: the endpoints return the pipeline's own `.to_dict()`
-# objects unchanged (the CLI's --json), so these describe them and never filter them.
+# For the OpenAPI documentation only: every document endpoint returns the one pipeline record
+# (`unspin.pipeline.Record.to_dict()`, the CLI's --json and batch's output, documented in
+# unspin/data/record.schema.json) unchanged, so these describe it and never filter it.
 
 
 class _Open(BaseModel):
@@ -121,32 +126,42 @@ class RemovedOut(_Open):
     text: str
 
 
-class ArticleOut(_Open):
-    id: str | None
+class CleanOut(_Open):
     title: str
     title_variants: list[str]
-    text: str = Field(description="Body paragraphs separated by blank lines.")
     removed: list[RemovedOut]
     format: str
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvidenceOut(_Open):
+    source: str = Field(description="What produced the candidate: a thesaurus, a rule, a model.")
+    relation: str
+    detail: str = Field(description="One line for a person.")
+    weight: float | None = None
 
 
 class SpanOut(_Open):
     start: int = Field(
-        description="Character offset into the article text (title, blank line, body)."
+        description="Character offset into the record's text (title, blank line, body)."
     )
     end: int
     text: str
     suggestion: str
     confidence: float
-    evidence: list[str] | str
+    evidence: list[str | EvidenceOut] | str
 
 
-class DetectOut(_Open):
-    id: str | None
+class DetectionOut(_Open):
     spun: bool
     score: float = Field(description="Calibrated probability that the document was spun.")
     spans: list[SpanOut]
     family: str | None = None
+
+
+class AlternativeOut(_Open):
+    text: str
+    score: float
 
 
 class EditOut(_Open):
@@ -155,11 +170,11 @@ class EditOut(_Open):
     before: str
     after: str
     confidence: float
-    evidence: list[str] | str | None = None
+    evidence: list[str | EvidenceOut] | str | None = None
+    alternatives: list[AlternativeOut] = Field(default_factory=list)
 
 
-class RestoreOut(_Open):
-    id: str | None
+class RestorationOut(_Open):
     text: str = Field(description="The restored article.")
     edits: list[EditOut]
 
@@ -181,8 +196,20 @@ class MatchOut(_Open):
 
 
 class TraceOut(_Open):
-    id: str | None
     matches: list[MatchOut]
+
+
+class RecordOut(_Open):
+    """The one record; a part the endpoint does not compute is null."""
+
+    id: str | None
+    source: str | None
+    text: str | None = Field(description="The article text that every offset refers to.")
+    clean: CleanOut | None
+    detection: DetectionOut | None
+    restoration: RestorationOut | None
+    trace: TraceOut | None
+    error: str | None
 
 
 class SourceOut(_Open):
@@ -192,14 +219,10 @@ class SourceOut(_Open):
     text: str = Field(description="The source's full text, which passage source offsets index.")
 
 
-class AnalyzeOut(_Open):
-    id: str | None
-    text: str = Field(description="The article text that every page offset refers to.")
-    article: ArticleOut
-    detection: DetectOut
-    restoration: RestoreOut
-    trace: TraceOut | None
-    sources: dict[str, SourceOut]
+class AnalyzeOut(RecordOut):
+    sources: dict[str, SourceOut] = Field(
+        description="Each matched source's stored text, for the side-by-side panel."
+    )
 
 
 class HealthOut(_Open):
@@ -436,42 +459,51 @@ class NoIndex(Exception):
     """The server was started without --db."""
 
 
-def _extract(page: str | bytes, page_format: str, doc_id: str | None) -> Any:
-    from unspin.extraction import extract
+def _record(
+    state: ServerState,
+    tasks: tuple[str, ...],
+    page: str | bytes,
+    page_format: str,
+    doc_id: str | None,
+    index: Any = None,
+) -> dict:
+    """The one pipeline record (unspin/data/record.schema.json), as the CLI and batch write it.
 
-    return extract(page, format=page_format, id=doc_id)
+    Errors are raised, not recorded, so that _run_job maps them to status codes.
+    """
+    from unspin.pipeline import process
 
-
-def _with_id(article: Any, result: dict) -> dict:
-    """The CLI keys every JSON line by the document id first; so do we."""
-    return {"id": article.id, **{k: v for k, v in result.items() if k != "id"}}
+    record = process(
+        page,
+        tasks,
+        engine=state.engine,
+        index=index,
+        format=page_format,
+        id=doc_id,
+        raise_errors=True,
+    )
+    return record.to_dict()
 
 
 def clean_job(state: ServerState, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
-    article = _extract(page, page_format, doc_id)
-    return article.to_dict()
+    return _record(state, ("clean",), page, page_format, doc_id)
 
 
 def detect_job(state: ServerState, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
-    article = _extract(page, page_format, doc_id)
-    return _with_id(article, state.engine.detect(article.full_text).to_dict())
+    return _record(state, ("detect",), page, page_format, doc_id)
 
 
 def restore_job(
     state: ServerState, page: str | bytes, page_format: str, doc_id: str | None
 ) -> dict:
-    article = _extract(page, page_format, doc_id)
-    return _with_id(article, state.engine.restore_and_explain(article.full_text).to_dict())
+    return _record(state, ("restore",), page, page_format, doc_id)
 
 
 def trace_job(state: ServerState, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
-    from unspin.tracing import trace
-
     index = state.index()
     if index is None:
         raise NoIndex
-    article = _extract(page, page_format, doc_id)
-    return _with_id(article, trace(article.full_text, index).to_dict())
+    return _record(state, ("trace",), page, page_format, doc_id, index)
 
 
 def _source_view(index: Any, source_id: str) -> dict | None:
@@ -486,48 +518,20 @@ def _source_view(index: Any, source_id: str) -> dict | None:
     return {"id": source.id, "title": source.title, "url": source.url, "text": source.full_text}
 
 
-def _detect_and_restore(engine: Any, text: str) -> tuple[dict, dict]:
-    """Detection and explained restoration; from one analysis when the engine offers it."""
-    try:
-        from unspin.detection import detection_from_analysis
-        from unspin.restoration import restoration_from_analysis
-    except ImportError:
-        detection_from_analysis = restoration_from_analysis = None
-    if detection_from_analysis and restoration_from_analysis and hasattr(engine, "analyse"):
-        analysis = engine.analyse(text)
-        return (
-            detection_from_analysis(engine, analysis).to_dict(),
-            restoration_from_analysis(text, analysis, explain=True).to_dict(),
-        )
-    return engine.detect(text).to_dict(), engine.restore_and_explain(text).to_dict()
-
-
 def analyze_job(
     state: ServerState, page: str | bytes, page_format: str, doc_id: str | None
 ) -> dict:
-    """Everything the page shows, from one extraction: score, spans, restoration, sources."""
-    article = _extract(page, page_format, doc_id)
-    text = article.full_text
-    detection, restoration = _detect_and_restore(state.engine, text)
-    result: dict[str, Any] = {
-        "id": article.id,
-        "text": text,
-        "article": article.to_dict(),
-        "detection": detection,
-        "restoration": restoration,
-        "trace": None,
-        "sources": {},
-    }
+    """Everything the page shows, from one extraction and one analysis: the record with every
+    part, plus `sources` (each matched source's stored text, for the side-by-side panel)."""
     index = state.index()
-    if index is not None:
-        from unspin.tracing import trace
-
-        traced = trace(text, index).to_dict()
-        result["trace"] = traced
-        for match in traced.get("matches", []):
-            source = _source_view(index, match["source_id"])
-            if source is not None:
-                result["sources"][match["source_id"]] = source
+    tasks = ("clean", "detect", "restore") + (("trace",) if index is not None else ())
+    result = _record(state, tasks, page, page_format, doc_id, index)
+    sources: dict[str, Any] = {}
+    for match in (result.get("trace") or {}).get("matches", []):
+        source = _source_view(index, match["source_id"])
+        if source is not None:
+            sources[match["source_id"]] = source
+    result["sources"] = sources
     return result
 
 
@@ -581,7 +585,7 @@ def create_app(
     db: str | Path | None = None,
     *,
     max_body: int = DEFAULT_MAX_BODY,
-    max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+    max_concurrent: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> FastAPI:
     """Builds the app.
@@ -589,7 +593,11 @@ def create_app(
     engine: an `unspin.engine.Engine`, a zero-argument callable that builds one (called once at
     start-up, in a thread), or None for the process-wide default engine (also built at start-up).
     db: path of a `SourceIndex` (SQLite) to trace against; without it tracing is off.
+    max_concurrent: documents analysed at once (worker threads); more get 429. Default
+    DEFAULT_MAX_CONCURRENT, the number of cores.
     """
+    if max_concurrent is None:
+        max_concurrent = DEFAULT_MAX_CONCURRENT
     if max_body < 1:
         raise ValueError("max_body must be at least 1 byte")
     if engine is None:
@@ -622,7 +630,8 @@ def create_app(
         version=__version__,
         summary="Undo article spinning: extract, detect, restore, trace.",
         description=(
-            "JSON endpoints return the same objects as the CLI's `--json` output. Send a document "
+            "Document endpoints return one record (the CLI's `--json` and `unspin batch` shape; "
+            "parts an endpoint does not compute are null). Send a document "
             'as `{"text": ...}` or `{"html": ...}`; the server never fetches URLs. Limits: '
             f"bodies over {max_body} bytes get 413, more than {max_concurrent} documents in work "
             f"at once get 429, and a document that runs past {timeout_s:g} s gets 504."
@@ -666,17 +675,17 @@ def create_app(
         504: {"description": "The document ran past the time limit."},
     }
 
-    @app.post("/api/clean", tags=["pipeline"], responses=responses, response_model=ArticleOut)
+    @app.post("/api/clean", tags=["pipeline"], responses=responses, response_model=RecordOut)
     async def clean(document: DocumentIn) -> JSONResponse:
         """The extracted article: title, title variants, body text, what was removed."""
         return await _run_job(state, clean_job, document.page, document.page_format, document.id)
 
-    @app.post("/api/detect", tags=["pipeline"], responses=responses, response_model=DetectOut)
+    @app.post("/api/detect", tags=["pipeline"], responses=responses, response_model=RecordOut)
     async def detect(document: DocumentIn) -> JSONResponse:
         """Spinning verdict, calibrated score and the substituted spans (offsets into the article)."""
         return await _run_job(state, detect_job, document.page, document.page_format, document.id)
 
-    @app.post("/api/restore", tags=["pipeline"], responses=responses, response_model=RestoreOut)
+    @app.post("/api/restore", tags=["pipeline"], responses=responses, response_model=RecordOut)
     async def restore(document: DocumentIn) -> JSONResponse:
         """The restored article and every edit with its evidence."""
         return await _run_job(state, restore_job, document.page, document.page_format, document.id)
@@ -684,7 +693,7 @@ def create_app(
     @app.post(
         "/api/trace",
         tags=["pipeline"],
-        response_model=TraceOut,
+        response_model=RecordOut,
         responses={**responses, 404: {"description": "The server has no source index."}},
     )
     async def trace(document: DocumentIn) -> JSONResponse:

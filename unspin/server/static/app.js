@@ -74,10 +74,13 @@
     return [describe(evidence)];
   }
 
+  // Evidence items are strings (older engines) or typed objects {source, relation, detail,
+  // weight}: an object shows its one-line `detail`, else its fields.
   function describe(item) {
     if (item === null || item === undefined) return "";
     if (typeof item === "string") return item;
     if (typeof item === "object") {
+      if (typeof item.detail === "string" && item.detail) return item.detail;
       return Object.entries(item)
         .map(([key, value]) => key + ": " + (typeof value === "object" ? JSON.stringify(value) : value))
         .join(", ");
@@ -219,7 +222,8 @@
       edits + (edits === 1 ? " edit" : " edits") + " in the restoration",
     ];
     if (detection.family) parts.push("spinner family: " + detection.family);
-    const article = result.article || {};
+    // The record's `clean` part: title variants and what extraction removed.
+    const article = result.clean || {};
     if (article.removed && article.removed.length) {
       const count = article.removed.length;
       parts.push(count + (count === 1 ? " piece" : " pieces") + " of boilerplate removed");
