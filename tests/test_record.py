@@ -68,17 +68,19 @@ def test_schema_ships_in_the_package_and_describes_every_field():
         assert schema["properties"][name]["description"], name
 
 
-def test_evidence_may_be_strings_or_typed_objects(validator):
+def test_evidence_is_typed_data(validator):
     span = {"start": 0, "end": 4, "text": "Spun", "suggestion": "Orig", "confidence": 0.9}
     edit = {"start": 0, "end": 4, "before": "Spun", "after": "Orig", "confidence": 0.9}
     typed = {
-        "source": "ppdb",
-        "relation": "synonym:forward",
-        "detail": "PPDB lists it",
-        "weight": 2.0,
+        "source": "thesaurus",
+        "relation": "inverse",
+        "resources": ["moby", "wordnet"],
+        "detail": "thesaurus: moby, wordnet",
+        "weight": -2.25,
     }
-    for evidence in (["n-gram gain 3.1"], [typed], [{**typed, "weight": None}, "a line"]):
-        record = {
+
+    def record_with(evidence: list) -> dict:
+        return {
             **{name: None for name in RECORD_FIELDS},
             "text": "Spun text.",
             "detection": {"spun": True, "score": 0.9, "family": None,
@@ -86,10 +88,12 @@ def test_evidence_may_be_strings_or_typed_objects(validator):
             "restoration": {"text": "Orig text.",
                             "edits": [{**edit, "evidence": evidence, "alternatives": []}]},
         }  # fmt: skip
-        assert _errors(validator, record) == []
-    broken = {**typed, "weight": "heavy"}
-    record["detection"]["spans"][0]["evidence"] = [broken]
-    assert _errors(validator, record), "a typed item's weight is a number or null"
+
+    assert _errors(validator, record_with([typed, {**typed, "weight": None}])) == []
+    assert _errors(validator, record_with([{**typed, "weight": "heavy"}])), "weight: number"
+    assert _errors(validator, record_with(["n-gram gain 3.1"])), "evidence is data, not text"
+    assert _errors(validator, record_with([{**typed, "relation": "synonym:forward"}]))
+    record = record_with([typed])
     del record["error"]
     assert _errors(validator, record), "every record field is always present"
 
