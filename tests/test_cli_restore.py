@@ -43,3 +43,56 @@ def test_cli_show_edits_prints_the_json_edits_in_place(capsys: pytest.CaptureFix
 
     assert main(["restore", "--show-edits", "--model", "none", str(EXAMPLE)]) == 0
     assert capsys.readouterr().out.rstrip("\n") == expected
+
+
+ORIGINAL = EXAMPLE.with_name("spun-page.original.txt")
+
+
+def test_restore_with_the_source_in_the_index_gives_back_its_wording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`restore --db`: the example's source is indexed, so every substitution inside the
+    copied passages takes the source's words (evidence "source"), including those the
+    engine alone misses ("individuals", "officers", "12 months", "inflicting")."""
+    db = str(tmp_path / "originals.db")
+    assert main(["index", "add", "--quiet", "--db", db, str(ORIGINAL)]) == 0
+    assert main(["clean", str(ORIGINAL)]) == 0
+    original = capsys.readouterr().out.rstrip("\n")
+    assert main(["restore", "--json", "--model", "none", "--db", db, str(EXAMPLE)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    restoration = record["restoration"]
+    assert record["trace"] is None, "trace was not asked for: its part stays null"
+    by_source = {e["before"]: e["after"] for e in restoration["edits"]
+                 if [x["source"] for x in e["evidence"]] == ["source"]}  # fmt: skip
+    for spun, source in [("individuals", "people"), ("officers", "officials"),
+                         ("12 months", "year"), ("inflicting", "causing"), ("native", "local")]:  # fmt: skip
+        assert by_source.get(spun) == source
+    # Every aligned substitution is restored: the page reads as its source, but for the
+    # farm's typographic apostrophe.
+    assert restoration["text"].replace("\u2019", "'") == original.replace("\u2019", "'")
+
+
+def test_restore_with_an_index_that_lacks_the_source_keeps_the_engine_edits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "other.db"
+    other = tmp_path / "other.txt"
+    other.write_text(
+        "Council approves new park\n\nThe city council approved a new park on Tuesday, "
+        "after a long debate about its cost and the trees it will replace.\n",
+        encoding="utf-8",
+    )
+    assert main(["index", "add", "--quiet", "--db", str(db), str(other)]) == 0
+    assert main(["restore", "--json", "--model", "none", str(EXAMPLE)]) == 0
+    alone = json.loads(capsys.readouterr().out)["restoration"]
+    assert main(["restore", "--json", "--model", "none", "--db", str(db), str(EXAMPLE)]) == 0
+    assert json.loads(capsys.readouterr().out)["restoration"] == alone
+
+
+def test_restore_with_a_missing_index_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope.db")
+    assert main(["restore", "--model", "none", "--db", missing, str(EXAMPLE)]) == 2
+    error = capsys.readouterr().err
+    assert "nope.db" in error and "Traceback" not in error

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
+from unspin.engine.evidence import Evidence
 from unspin.resources.dictionary import FUNCTION_WORDS
 from unspin.resources.lexicon import Lexicon
 from unspin.restoration import Edit
@@ -348,13 +349,15 @@ def restore_from_source(
     source: str,
     passages: Iterable[Passage] | None = None,
     *,
+    source_id: str = "",
     max_words: int = MAX_PHRASE_WORDS,
 ) -> list[Edit]:
     """Edits giving the page's aligned passages back the source's wording.
 
     Each substituted run (a diff 'replace' of at most ``max_words`` words a side, inside
     a copied passage) becomes an `Edit` of the page with the source's words, their first
-    letter's case matched to the page's, evidence ``["source"]`` and as confidence the
+    letter's case matched to the page's, evidence of source "source" (naming ``source_id``
+    and the passage's similarity) and as confidence the
     passage's similarity raised towards 1 (a passage aligned at 0.45 is a sure copy;
     the diff inside it is exact). Applying them (`unspin.restoration.apply_edits`) gives
     the page with the source's wording where it was copied. ``passages`` default to
@@ -366,6 +369,13 @@ def restore_from_source(
     edits: list[Edit] = []
     for passage in passages:
         confidence = round(min(1.0, 0.5 + passage.similarity), 4)
+        evidence = Evidence(
+            "source",
+            f"the source{' ' + source_id if source_id else ''} has this wording here "
+            f"(copied passage, similarity {passage.similarity:.2f})",
+            resources=(source_id,) if source_id else (),
+            weight=round(passage.similarity, 4),
+        )
         for tag, i1, i2, j1, j2 in _diff(page_tokens, source_tokens, passage):
             if tag != "replace" or not _substitution(
                 page_tokens, source_tokens, i1, i2, j1, j2, max_words
@@ -376,5 +386,5 @@ def restore_from_source(
             after = source[source_tokens.starts[j1] : source_tokens.ends[j2 - 1]]
             if before[:1].isupper() and after[:1].islower():  # a sentence's first word
                 after = after[:1].upper() + after[1:]
-            edits.append(Edit(start, end, before, after, confidence, ["source"]))
+            edits.append(Edit(start, end, before, after, confidence, [evidence]))
     return edits

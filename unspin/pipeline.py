@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from unspin.detection import detection_from_analysis
 from unspin.extraction import Article, error_message, extract
-from unspin.restoration import restoration_from_analysis
+from unspin.restoration import restoration_from_analysis, with_source
 
 if TYPE_CHECKING:
     from unspin.detection import Detection
@@ -108,6 +108,7 @@ def process(
     top_k: int = 5,
     threshold: float | None = None,
     functions: Mapping[str, Callable[[Article], Any]] | None = None,
+    from_source: bool = True,
     raise_errors: bool = False,
 ) -> Record:
     """Run ``tasks`` on one document and return its :class:`Record`.
@@ -122,7 +123,9 @@ def process(
     Default: clean, detect, restore, and trace when an ``index`` is given. The article is
     always extracted (``text`` is filled); ``clean`` is filled only when asked. ``engine``
     defaults to the process-wide default engine; ``explain`` keeps each edit's evidence and
-    alternatives.
+    alternatives. With an ``index``, a page whose source is found is restored from it
+    (``from_source``): the source's wording in the copied passages (evidence ``source``),
+    the engine's edits elsewhere.
 
     A failing stage does not raise: its message goes to ``error`` (``"detect: ..."``) and the
     later stages are skipped. ``raise_errors=True`` re-raises instead (the server maps
@@ -148,6 +151,7 @@ def process(
     if record.id is None:
         record.id = getattr(document, "id", None)
     stage = "clean"
+    traced: TraceResult | None = None
     try:
         article = (
             document if isinstance(document, Article) else extract(document, format=format, id=id)
@@ -170,9 +174,18 @@ def process(
             if "restore" in wanted:
                 stage = "restore"
                 record.restoration = restoration_from_analysis(text, analysis, explain=explain)
+                if from_source and index is not None:
+                    stage = "trace"
+                    traced = _trace(text, index, top_k=top_k, threshold=threshold)
+                    best = traced.best
+                    if best is not None and best.passages:
+                        stage = "restore"
+                        record.restoration = with_source(record.restoration, best, index)
         if "trace" in wanted:
             stage = "trace"
-            record.trace = _trace(text, index, top_k=top_k, threshold=threshold)
+            if traced is None:
+                traced = _trace(text, index, top_k=top_k, threshold=threshold)
+            record.trace = traced
         for task in wanted:
             if task in functions:
                 stage = task

@@ -6,12 +6,15 @@ restored text exactly, which the tests check as a property.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from unspin.engine.results import Edit, Restoration, apply_edits, restoration_from_analysis
 
 if TYPE_CHECKING:
     from unspin.engine import Engine
+    from unspin.index import SourceIndex
+    from unspin.tracing import Match
 
 __all__ = [
     "Edit",
@@ -20,6 +23,7 @@ __all__ = [
     "restoration_from_analysis",
     "restore",
     "restore_and_explain",
+    "with_source",
 ]
 
 
@@ -35,3 +39,34 @@ def restore_and_explain(text: str, *, engine: Engine | None = None) -> Restorati
     from unspin.engine import default_engine
 
     return (engine or default_engine()).restore_and_explain(text)
+
+
+def with_source(restoration: Restoration, match: Match, index: SourceIndex) -> Restoration:
+    """The traced source's wording where the page was copied from it, the engine's elsewhere.
+
+    A page whose source is in the index needs no guessing inside the passages copied from
+    it: the aligned source words are the original (edits with evidence ``source``). Outside
+    those passages (what the farm added, paragraphs the alignment missed) the engine's own
+    edits stand.
+    """
+    from unspin.learn import restore_from_source
+
+    source = index.get(match.source_id)
+    if source is None:  # removed from the index since tracing
+        return restoration
+    page = restoration.original
+    from_source = restore_from_source(
+        page, source.full_text, match.passages, source_id=match.source_id
+    )
+    covered = [(p.page_start, p.page_end) for p in match.passages]
+    kept = [e for e in restoration.edits if not _inside(e, covered)]
+    edits = sorted([*from_source, *_without_overlaps(kept, from_source)], key=lambda e: e.start)
+    return Restoration(apply_edits(page, edits), page, edits)
+
+
+def _inside(edit: Edit, ranges: Sequence[tuple[int, int]]) -> bool:
+    return any(start < edit.end and edit.start < end for start, end in ranges)
+
+
+def _without_overlaps(edits: list[Edit], taken: list[Edit]) -> list[Edit]:
+    return [e for e in edits if not _inside(e, [(t.start, t.end) for t in taken])]

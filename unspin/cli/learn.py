@@ -56,7 +56,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from unspin.cli.common import input_names, iter_articles
+    from unspin.cli.common import input_names
+    from unspin.extraction import iter_articles
     from unspin.index import SourceIndex, SourceIndexError
     from unspin.learn import learn
     from unspin.resources.lexicon import Lexicon, LexiconError

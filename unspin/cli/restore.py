@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from unspin.cli._engine_args import add_engine_arguments, build_engine
@@ -25,6 +26,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="plain output: print the cleaned text with each edit marked [spun → original]",
     )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="an index of originals (`unspin index add`): a page whose source is found gets "
+        "the source's wording in the passages copied from it (evidence 'source'), the "
+        "engine's restoration elsewhere",
+    )
     add_engine_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -38,4 +46,14 @@ def run(args: argparse.Namespace) -> int:
         restoration = record.restoration
         return restoration.marked() if args.show_edits else restoration.text
 
-    return run_pipeline(args, ("restore",), plain, engine=engine)
+    if not args.db:
+        return run_pipeline(args, ("restore",), plain, engine=engine)
+    from unspin.index import SourceIndex, SourceIndexError
+
+    try:
+        index = SourceIndex(args.db, create=False)
+    except SourceIndexError as exc:
+        print(f"unspin restore: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    with index:
+        return run_pipeline(args, ("restore",), plain, engine=engine, index=index)
