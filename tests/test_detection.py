@@ -95,7 +95,7 @@ def test_repeated_spun_sentences_are_all_restored(engine: Engine) -> None:
 
 def test_detect_function_and_to_dict(engine: Engine) -> None:
     payload = detect(SPUN, engine=engine).to_dict()
-    assert set(payload) == {"spun", "score", "spans", "family"}
+    assert set(payload) == {"spun", "score", "spans", "family", "family_share"}
     assert set(payload["spans"][0]) == {
         "start",
         "end",
@@ -134,7 +134,10 @@ def test_user_dictionary_is_a_strong_prior_and_names_the_family(tmp_path: Path) 
     # "went off" is fluent English: only the dictionary's prior gets it restored.
     assert "a bomb exploded near" in restored.text
     assert "The officials left the meeting" in restored.text
-    assert engine.detect(text).family == "acme"
+    detection = engine.detect(text)
+    assert detection.family == "acme"
+    # Every restored phrase of this page is one of acme's substitutions.
+    assert detection.family_share == 1.0
     # The dictionary does not make a clean page look spun.
     assert engine.restore(CLEAN).text == CLEAN
 

@@ -83,7 +83,7 @@ def test_evidence_is_typed_data(validator):
         return {
             **{name: None for name in RECORD_FIELDS},
             "text": "Spun text.",
-            "detection": {"spun": True, "score": 0.9, "family": None,
+            "detection": {"spun": True, "score": 0.9, "family": None, "family_share": None,
                           "spans": [{**span, "evidence": evidence}]},
             "restoration": {"text": "Orig text.",
                             "edits": [{**edit, "evidence": evidence, "alternatives": []}]},

@@ -29,7 +29,7 @@ def _plain(doc_id: str, detection: Any) -> str:
     verdict = "SPUN" if detection.spun else "clean"
     lines = [f"{doc_id}: {verdict} (score {detection.score:.2f}, {len(detection.spans)} phrases)"]
     if detection.family:
-        lines[0] += f", family {detection.family}"
+        lines[0] += f", family {detection.family} ({detection.family_share:.0%} of the phrases)"
     for span in detection.spans:
         lines.append(
             f"  [{span.start}:{span.end}] {span.text!r} -> {span.suggestion!r} "

@@ -51,12 +51,14 @@ class Span:
 @dataclass
 class Detection:
     """`score` is a calibrated probability that the text is spun; `family` names the loaded
-    spinner dictionary that explains most spans (None without --dict)."""
+    (or learned) spinner dictionary that explains most spans, and `family_share` the share of
+    the spans it lists (both None without --dict)."""
 
     spun: bool
     score: float
     spans: list[Span]
     family: str | None = None
+    family_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class Detection:
             "score": self.score,
             "spans": [span.to_dict() for span in self.spans],
             "family": self.family,
+            "family_share": self.family_share,
         }
 
 
@@ -73,20 +76,23 @@ def detection_from_analysis(engine: Engine, analysis: Analysis) -> Detection:
         Span(d.start, d.end, d.before, d.after, d.confidence, list(d.evidence))
         for d in sorted(analysis.decisions, key=lambda d: d.start)
     ]
-    return Detection(score >= SPUN_THRESHOLD, score, spans, _family(engine, analysis))
+    family, share = _family(engine, analysis)
+    return Detection(score >= SPUN_THRESHOLD, score, spans, family, share)
 
 
-def _family(engine: Engine, analysis: Analysis) -> str | None:
-    """The loaded spinner dictionary in which most decided edits are listed substitutions."""
-    if not engine.dictionary_names:
-        return None
+def _family(engine: Engine, analysis: Analysis) -> tuple[str | None, float | None]:
+    """The loaded spinner dictionary in which most decided edits are listed substitutions,
+    and the share of the edits it lists: which spinner made this page, and how sure."""
+    if not engine.dictionary_names or not analysis.decisions:
+        return None, None
     votes: Counter[str] = Counter()
     for decision in analysis.decisions:
         for name in engine.user.explains(decision.after, decision.before):
             votes[name] += 1
     if not votes:
-        return None
-    return votes.most_common(1)[0][0]
+        return None, None
+    name, count = votes.most_common(1)[0]
+    return name, round(count / len(analysis.decisions), 4)
 
 
 @dataclass

@@ -136,7 +136,8 @@ class CleanOut(_Open):
 
 class EvidenceOut(_Open):
     source: str = Field(description="What produced the candidate: a thesaurus, a rule, a model.")
-    relation: str
+    relation: str = Field(description="inverse, forward, or empty where direction means nothing.")
+    resources: list[str] = Field(description="The resources or dictionaries that say so.")
     detail: str = Field(description="One line for a person.")
     weight: float | None = None
 
@@ -149,7 +150,7 @@ class SpanOut(_Open):
     text: str
     suggestion: str
     confidence: float
-    evidence: list[str | EvidenceOut] | str
+    evidence: list[EvidenceOut]
 
 
 class DetectionOut(_Open):
@@ -157,6 +158,7 @@ class DetectionOut(_Open):
     score: float = Field(description="Calibrated probability that the document was spun.")
     spans: list[SpanOut]
     family: str | None = None
+    family_share: float | None = None
 
 
 class AlternativeOut(_Open):
@@ -170,7 +172,7 @@ class EditOut(_Open):
     before: str
     after: str
     confidence: float
-    evidence: list[str | EvidenceOut] | str | None = None
+    evidence: list[EvidenceOut] | None = None
     alternatives: list[AlternativeOut] = Field(default_factory=list)
 
 

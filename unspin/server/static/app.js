@@ -221,7 +221,10 @@
       spans + (spans === 1 ? " substituted phrase" : " substituted phrases"),
       edits + (edits === 1 ? " edit" : " edits") + " in the restoration",
     ];
-    if (detection.family) parts.push("spinner family: " + detection.family);
+    if (detection.family) {
+      const share = detection.family_share == null ? "" : " (" + Math.round(100 * detection.family_share) + "% of the phrases)";
+      parts.push("spinner family: " + detection.family + share);
+    }
     // The record's `clean` part: title variants and what extraction removed.
     const article = result.clean || {};
     if (article.removed && article.removed.length) {
