@@ -43,9 +43,9 @@ from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
 from unspin.engine.evidence import Evidence
+from unspin.engine.results import Edit
 from unspin.resources.dictionary import FUNCTION_WORDS
 from unspin.resources.lexicon import Lexicon
-from unspin.restoration import Edit
 from unspin.tracing import DEFAULT_THRESHOLD, Passage, align_passages, trace
 
 if TYPE_CHECKING:
