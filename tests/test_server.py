@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
@@ -363,6 +365,105 @@ def test_malformed_json_and_other_content_types(client):
     assert other.status_code == 415
     nothing = client.post("/api/analyze", data={"format": "auto"}, files={"x": ("", b"")})
     assert nothing.status_code == 422
+
+
+ENDPOINTS = ["/api/clean", "/api/detect", "/api/restore", "/api/trace", "/api/analyze"]
+
+
+def assert_readable_4xx(response: httpx.Response) -> None:
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json")
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and detail and "\n" not in detail
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # was a RecursionError: 500
+        b'{"text": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+        b"[" * 1_000_000,  # never closed
+        b'{"text": "\\ud800 a lone surrogate cannot be written back as UTF-8"}',
+        b'{"text": "invalid UTF-8 \xff\xfe here"}',
+        b'{"text": "cut off',
+        b"",
+    ],
+    ids=["deep-array", "deep-object", "unclosed", "lone-surrogate", "bad-utf8", "cut", "empty"],
+)
+def test_malformed_and_deep_json_gets_a_422_detail_on_every_endpoint(client, endpoint, body):
+    response = client.post(endpoint, content=body, headers={"content-type": "application/json"})
+    assert_readable_4xx(response)
+    assert response.status_code == 422
+    if body:
+        assert response.json()["detail"].startswith("invalid JSON: ")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_surrogates = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3)
+
+
+def _nested(depth: int, opener: str, closer: str, closed: bool) -> bytes:
+    return ('{"text": ' + opener * depth + closer * (depth if closed else 0) + "}").encode()
+
+
+_json_bodies = st.one_of(
+    # documents with the right keys and random values (sometimes valid: real work is done)
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "text": st.text(max_size=200) | _surrogates | _json_values,
+            "html": st.text(max_size=200) | _json_values,
+            "format": st.sampled_from(["auto", "html", "text", "pdf"]) | _json_values,
+            "id": st.text(max_size=20) | _json_values,
+            "url": st.just("http://127.0.0.1/"),
+        },
+    ).map(lambda document: json.dumps(document).encode()),
+    _json_values.map(lambda value: json.dumps(value).encode()),
+    # nesting from shallow to past the 2 MiB body limit (413)
+    st.builds(
+        _nested,
+        st.integers(1, 1_100_000),
+        st.sampled_from(["[", '{"a": ']),
+        st.sampled_from(["]", "}"]),
+        st.booleans(),
+    ),
+    st.binary(max_size=300),
+)
+_content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "multipart/form-data; boundary=xyz",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        None,
+    ]
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(endpoint=st.sampled_from(ENDPOINTS), body=_json_bodies, content_type=_content_types)
+def test_no_request_body_gets_a_5xx(client, endpoint, body, content_type):
+    """Random, deep and oversized JSON and random bytes, under any content type, to every
+    endpoint of the real app over HTTP: never a 5xx, and every 4xx is a JSON `detail`."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post(endpoint, content=body, headers=headers)
+    if response.status_code >= 400:
+        assert_readable_4xx(response)
+    else:
+        assert response.status_code == 200 and "id" in response.json()
 
 
 # ------------------------------------------------------------------ limits by design

@@ -15,10 +15,13 @@ other inputs are still processed and the exit code is 2 either way.)
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import itertools
 import json
+import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,8 +31,13 @@ from typing import IO, Any
 
 # One document larger than this is refused with a clear error instead of being fed
 # to regex- and tree-based extraction (a news article is a few kB; 50 MB on one
-# line is a broken dump, not an article).
+# line is a broken dump, not an article). The limit holds while reading: no more
+# than this (plus one read buffer) of a document is ever held in memory, the rest of
+# an oversized line or record is read through in bounded chunks and dropped.
 MAX_DOCUMENT_BYTES = 10_000_000
+
+# The rest of an oversized JSONL line is skipped in pieces of this size.
+_DISCARD_CHUNK = 1 << 20
 
 # File name endings that a folder walk picks up. Files given explicitly are read
 # whatever their name is.
@@ -193,11 +201,12 @@ def _charset_of(content_type: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _size_message(size: int) -> str:
-    return (
-        f"document too large ({size / 1e6:.1f} MB; the limit is "
-        f"{MAX_DOCUMENT_BYTES / 1e6:.0f} MB per document)"
-    )
+def _size_message(size: int | None) -> str:
+    """The too-large error; ``size`` is None when the rest was not read to measure it."""
+    limit = f"{MAX_DOCUMENT_BYTES / 1e6:.0f} MB per document"
+    if size is None:
+        return f"document too large (over the limit of {limit}; the rest was not read)"
+    return f"document too large ({size / 1e6:.1f} MB; the limit is {limit})"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -280,10 +289,12 @@ def _read_stream(
 ) -> Iterator[Document | DocumentError]:
     """Sniff one byte stream (file or stdin, never rewound) and hand it to the reader for its kind."""
     try:
+        size = _regular_file_size(stream)
         head = _read_up_to(stream, _SNIFF_BYTES)
         rest: IO[bytes] = _Rewound(head, stream)
         gzip_stream = None
         if head.startswith(_GZIP_MAGIC):
+            size = None  # the inflated size is unknown until it has all been inflated
             gzip_stream = _GzipStream(rest)
             head = _read_up_to(gzip_stream, _SNIFF_BYTES)
             rest = _Rewound(head, gzip_stream)
@@ -295,7 +306,7 @@ def _read_stream(
         elif _is_jsonl(head, name):
             items = _read_jsonl(rest, name, source, text_key=text_key, id_key=id_key)
         else:
-            items = _read_single(rest, name, source, container)
+            items = _read_single(rest, name, source, container, size)
         last: Document | DocumentError | None = None
         for last in items:
             yield last
@@ -356,18 +367,18 @@ class _Rewound(io.RawIOBase):
 
 
 class _GzipStream(io.RawIOBase):
-    """Multi-member gzip decompression that stops at damage instead of raising.
+    """Multi-member gzip (``gzip.GzipFile``) that stops at damage instead of raising.
 
-    ``gzip.GzipFile`` raises on a truncated file and drops what it had decompressed in
-    that call; here every byte before the damage is delivered (so the records before a
-    cut are still processed) and ``error`` says what was wrong.
+    ``GzipFile`` inflates in bounded steps (linear in the input, never more than asked
+    for), reads concatenated members and skips zero padding; this wrapper only turns its
+    exceptions into ``error`` and an end of stream. An exception would also discard what
+    the reading call above (``readline``, FastWARC's block read) had gathered, so the
+    records before a cut would be lost with it. ``read1`` makes one bounded inflate step
+    per call, which either returns data or raises: no byte before the damage is dropped.
     """
 
     def __init__(self, raw: IO[bytes]):
-        self._raw = raw
-        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._member_started = False
-        self._pending = b""
+        self._gzip = gzip.GzipFile(fileobj=raw, mode="rb")
         self._eof = False
         self.error: str | None = None
 
@@ -376,35 +387,21 @@ class _GzipStream(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        while not self._pending and not self._eof:
-            self._fill()
-        count = min(len(view), len(self._pending))
-        view[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        return count
-
-    def _fill(self) -> None:
-        data = self._raw.read(1 << 16)
+        if self._eof or not len(view):
+            return 0
+        try:
+            data = self._gzip.read1(len(view))
+        except EOFError:
+            data = b""
+            self.error = "truncated gzip data (the file ends in the middle of a record)"
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            data = b""
+            self.error = f"corrupt gzip data: {_one_line(exc)}"
         if not data:
             self._eof = True
-            if self._member_started:
-                self.error = "truncated gzip data (the file ends in the middle of a record)"
-            return
-        while data:
-            if not self._member_started and not data.strip(b"\0"):
-                return  # zero padding after the last member
-            self._member_started = True
-            try:
-                self._pending += self._inflater.decompress(data)
-            except zlib.error as exc:
-                self.error = f"corrupt gzip data: {_one_line(exc)}"
-                self._eof = True
-                return
-            if not self._inflater.eof:
-                return
-            data = self._inflater.unused_data
-            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            self._member_started = False
+        count = len(data)
+        view[:count] = data
+        return count
 
 
 def _is_jsonl(head: bytes, name: str) -> bool:
@@ -426,23 +423,29 @@ def _is_jsonl(head: bytes, name: str) -> bool:
 
 
 def _read_single(
-    stream: IO[bytes], name: str, source: str, container: str
+    stream: IO[bytes], name: str, source: str, container: str, size: int | None
 ) -> Iterator[Document | DocumentError]:
-    """A whole file (or stdin) that is one HTML page or one text."""
+    """A whole file (or stdin) that is one HTML page or one text.
+
+    Reading stops one byte past the limit: the input holds nothing else, so the rest
+    (which may be gigabytes on a pipe, or a gzip bomb) is never read. ``size`` is the
+    file's size where the file system knows it, for the error message.
+    """
     data = _read_up_to(stream, MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
-        size = len(data) + _drain(stream)
         yield DocumentError(name, source, _size_message(size), container)
         return
     yield _document_from_bytes(data, name, source, container, meta={})
 
 
-def _drain(stream: IO[bytes]) -> int:
-    """Count (without keeping) the bytes left in a stream, for an honest size in errors."""
-    total = 0
-    while chunk := stream.read(1 << 20):
-        total += len(chunk)
-    return total
+def _regular_file_size(stream: IO[bytes]) -> int | None:
+    """Bytes left in a regular file (also stdin redirected from one); None for pipes."""
+    try:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return None
+        return os.fstat(stream.fileno()).st_size - stream.tell()
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _document_from_bytes(
@@ -467,15 +470,13 @@ def _document_from_bytes(
 def _read_jsonl(
     stream: IO[bytes], name: str, source: str, *, text_key: str, id_key: str
 ) -> Iterator[Document | DocumentError]:
-    for line_number, raw in enumerate(stream, start=1):
+    for line_number, (raw, size) in enumerate(_bounded_lines(stream), start=1):
         line_source = f"{source}:{line_number}"
+        if raw is None:
+            yield DocumentError(f"{name}:{line_number}", line_source, _size_message(size), "jsonl")
+            continue
         if not raw.strip():
             continue  # blank lines carry no record (JSONL writers often end with one)
-        if len(raw) > MAX_DOCUMENT_BYTES:
-            yield DocumentError(
-                f"{name}:{line_number}", line_source, _size_message(len(raw)), "jsonl"
-            )
-            continue
         try:
             record = json.loads(decode_bytes(raw))
         except ValueError as exc:
@@ -489,6 +490,31 @@ def _read_jsonl(
         yield _document_from_record(
             record, name, line_number, line_source, "jsonl", text_key=text_key, id_key=id_key
         )
+
+
+def _bounded_lines(stream: IO[bytes]) -> Iterator[tuple[bytes | None, int]]:
+    """Each line with its size (newline not counted); ``None`` for a line over the limit.
+
+    ``readline(limit)`` never holds more than the limit: the rest of a longer line is
+    read through in bounded chunks and dropped (its size is counted, since reaching the
+    next line means reading it anyway).
+    """
+    limit = MAX_DOCUMENT_BYTES
+    while line := stream.readline(limit + 2):
+        ended = line.endswith(b"\n")
+        size = len(line) - ended
+        if not ended and len(line) == limit + 2:
+            del line
+            while chunk := stream.readline(_DISCARD_CHUNK):
+                ended = chunk.endswith(b"\n")
+                size += len(chunk) - ended
+                if ended:
+                    break
+            yield None, size
+        elif size > limit:
+            yield None, size
+        else:
+            yield line, size
 
 
 def _document_from_record(
@@ -603,6 +629,9 @@ def _document_from_warc_record(
     if record_type not in ("response", "resource"):
         return None  # warcinfo, request, metadata, revisit: not pages
     if int(declared_length) > 4 * MAX_DOCUMENT_BYTES:
+        # A block is read whole only up to 4 times the limit (HTTP headers and chunked
+        # framing come on top of the body); a larger one is not read at all: FastWARC
+        # skips it in bounded chunks on its way to the next record.
         return DocumentError(doc_id, record_source, _size_message(int(declared_length)), "warc")
     block = record.reader.read()
     if len(block) < int(declared_length):
@@ -615,6 +644,7 @@ def _document_from_warc_record(
     content_type = headers.get("Content-Type") or ""
     status: int | None = None
     body = block
+    body_size: int | None = len(block)
     if record_type == "response" and content_type.lower().startswith("application/http"):
         parsed = _split_http(block)
         if parsed is None:
@@ -623,7 +653,7 @@ def _document_from_warc_record(
             )
         status, http_headers, body = parsed
         content_type = http_headers.get("content-type", "")
-        body = _decode_http_body(body, http_headers)
+        body, body_size = _decode_http_body(body, http_headers)
     lowered = content_type.lower()
     if lowered and not ("html" in lowered or lowered.startswith("text/")):
         return None  # images, scripts, style sheets, PDFs: not pages
@@ -637,7 +667,7 @@ def _document_from_warc_record(
     }
     meta = {key: value for key, value in meta.items() if value is not None}
     if len(body) > MAX_DOCUMENT_BYTES:
-        return DocumentError(doc_id, record_source, _size_message(len(body)), "warc")
+        return DocumentError(doc_id, record_source, _size_message(body_size), "warc")
     return _document_from_bytes(
         body, doc_id, record_source, "warc", meta=meta, content_type=content_type
     )
@@ -663,22 +693,40 @@ def _split_http(block: bytes) -> tuple[int | None, dict[str, str], bytes] | None
     return status, http_headers, block[separator + skip :]
 
 
-def _decode_http_body(body: bytes, http_headers: dict[str, str]) -> bytes:
-    """Undo HTTP transfer and content codings that a crawler stored verbatim."""
+def _decode_http_body(body: bytes, http_headers: dict[str, str]) -> tuple[bytes, int | None]:
+    """Undo HTTP transfer and content codings that a crawler stored verbatim.
+
+    Returns the body and its size, None when inflation stopped one byte past the
+    document limit (a compressed body can be a bomb: a few MB that inflate to
+    gigabytes); the caller then refuses the record.
+    """
     if "chunked" in http_headers.get("transfer-encoding", "").lower():
         body = _dechunk(body)
     encoding = http_headers.get("content-encoding", "").lower().strip()
     try:
         if encoding in ("gzip", "x-gzip"):
-            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+            body = _inflate_up_to_limit(body, 16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
             try:
-                body = zlib.decompress(body)
+                body = _inflate_up_to_limit(body, zlib.MAX_WBITS)
             except zlib.error:
-                body = zlib.decompress(body, -zlib.MAX_WBITS)
+                body = _inflate_up_to_limit(body, -zlib.MAX_WBITS)
+        else:
+            return body, len(body)
     except zlib.error:
-        pass  # stored already decoded despite the header (common in crawls)
-    return body
+        return body, len(body)  # stored already decoded despite the header (common in crawls)
+    return body, len(body) if len(body) <= MAX_DOCUMENT_BYTES else None
+
+
+def _inflate_up_to_limit(data: bytes, wbits: int) -> bytes:
+    """``zlib.decompress`` that yields at most ``MAX_DOCUMENT_BYTES + 1`` bytes."""
+    inflater = zlib.decompressobj(wbits)
+    inflated = inflater.decompress(data, MAX_DOCUMENT_BYTES + 1)
+    if len(inflated) <= MAX_DOCUMENT_BYTES and not inflater.eof:
+        inflated += inflater.flush()
+        if not inflater.eof:
+            raise zlib.error("incomplete or truncated stream")
+    return inflated
 
 
 def _dechunk(body: bytes) -> bytes:

@@ -22,7 +22,6 @@ each fills the parts it computes and leaves the others null.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -35,10 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+import pydantic_core
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
@@ -643,6 +644,7 @@ def create_app(
         redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.unspin = state
+    app.router.route_class = _JSONBodyRoute  # before any route: every endpoint reads JSON alike
     app.add_middleware(BodyLimitMiddleware, max_body=max_body)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -748,16 +750,51 @@ def _validation_message(errors: Any) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _parse_json_body(body: bytes) -> Any:
+    """The one JSON reader for every request body: any bad body is a 422 with a `detail`.
+
+    pydantic-core's parser, not `json.loads`: `json.loads` recurses in C and raises
+    RecursionError on a body nested a few thousand levels deep (which escaped as a 500), and it
+    accepts lone UTF-16 surrogates (`"\\ud800"`) that cannot be encoded back into the UTF-8
+    response. pydantic-core stops at a fixed nesting depth and rejects both with a ValueError.
+    """
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError as error:
+        raise HTTPException(422, f"invalid JSON: {_one_line(error)}") from None
+
+
+class _JSONBodyRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = _parse_json_body(await self.body())
+        return self._json
+
+
+class _JSONBodyRoute(APIRoute):
+    """Routes whose JSON body is read by `_parse_json_body`, also where FastAPI parses it.
+
+    FastAPI parses a model body with `request.json()` and answers anything but a decode error
+    with a generic 400 ("There was an error parsing the body"); swapping in the request class
+    is FastAPI's documented hook for custom body handling.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def read_json_body(request: Request) -> Response:
+            return await handler(_JSONBodyRequest(request.scope, request.receive))
+
+        return read_json_body
+
+
 async def _read_analyze_request(
     request: Request, max_body: int
 ) -> tuple[str | bytes, str, str | None] | JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
-            body = await request.body()
-            document = DocumentIn.model_validate(json.loads(body))
-        except json.JSONDecodeError as error:
-            return _json_message(422, f"invalid JSON: {error.msg} at position {error.pos}")
+            document = DocumentIn.model_validate(await request.json())
         except ValidationError as error:
             return _json_message(422, _validation_message(error.errors()))
         return document.page, document.page_format, document.id
