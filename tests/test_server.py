@@ -685,7 +685,8 @@ def test_serve_cli_starts_answers_and_stops(tmp_path):
             found = re.search(r"serving on (http://\S+)/ ", line)
             url = found.group(1) if found else None
         assert url, "the server did not report its address"
-        with httpx.Client(base_url=url, timeout=60) as http:
+        # Two worker processes (the default on two cores) build their engines first.
+        with httpx.Client(base_url=url, timeout=300) as http:
             assert http.get("/health").json()["status"] == "ok"
             assert http.post("/api/detect", json={"text": SPUN_TEXT}).status_code == 200
     finally:
@@ -705,3 +706,51 @@ def test_default_engine_loads_once_at_start_up():
     assert first.status_code == 200 and second.status_code == 200
     assert first.json()["detection"]["spans"]
     assert second.json()["restoration"]["text"] != SPUN_TEXT
+
+
+@pytest.mark.slow
+def test_worker_processes_serve_two_documents_at_once(engine):
+    """`processes=True`: each worker process builds its own engine from the factory and two
+    documents are analysed at once, each in its own process, with the same results as the
+    one-engine server."""
+    import functools
+
+    from unspin.engine import Engine
+
+    factory = functools.partial(Engine, model=None, lexical=["wordnet", "moby"])
+    app = create_app(engine=factory, max_concurrent=2, timeout_s=300, processes=True)
+
+    async def two_at_once(url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=url, timeout=300) as http:
+            return await asyncio.gather(
+                *(http.post("/api/restore", json={"text": SPUN_TEXT}) for _ in range(2))
+            )
+
+    with running_server(app) as url:
+        health = httpx.get(url + "/health").json()
+        assert health["processes"] == 2 and health["engine"] is True
+        first, second = asyncio.run(two_at_once(url))
+        assert first.status_code == second.status_code == 200  # neither refused: two slots
+        assert first.json() == second.json()
+    with running_server(create_app(engine=factory(), max_concurrent=1)) as url:
+        alone = httpx.post(url + "/api/restore", json={"text": SPUN_TEXT}, timeout=300)
+    assert first.json() == alone.json()
+
+
+def test_worker_processes_want_a_factory_not_an_engine(engine):
+    with pytest.raises(ValueError, match="factory"):
+        create_app(engine=engine, processes=True)
+
+
+@pytest.mark.slow
+def test_serve_with_workers_and_a_missing_dictionary_exits_with_an_error(tmp_path):
+    """Checked before any worker process starts: one line, no traceback."""
+    missing = tmp_path / "missing-dictionary.txt"
+    done = subprocess.run(
+        [sys.executable, "-m", "unspin", "serve", "--port", "0", "--workers", "2",
+         "--model", "none", "--dict", str(missing)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "missing-dictionary.txt: no such dictionary file" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -48,25 +48,46 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="device for HF models (cpu, cuda)")
 
 
+def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The `unspin.engine.Engine` keyword arguments the options ask for."""
+    return {
+        "lexical": args.lexical,
+        "exclude": args.exclude,
+        "dictionaries": args.dictionaries,
+        "model": None if str(args.model).lower() == "none" else args.model,
+        "device": args.device,
+    }
+
+
 def build_engine(args: argparse.Namespace) -> Any:
     """The engine the options ask for, or None after printing a one-line error."""
     from unspin.engine import Engine
+
+    if not check_engine_options(args):
+        return None
+    try:
+        return Engine(**engine_options(args))
+    except _engine_errors() as exc:
+        print(f"unspin: {exc}", file=sys.stderr)
+        return None
+
+
+def check_engine_options(args: argparse.Namespace) -> bool:
+    """Read the --dict files once (strictly with --strict); False after a one-line error."""
+    try:
+        _check_dictionaries(args.dictionaries, strict=getattr(args, "strict", False))
+    except _engine_errors() as exc:
+        print(f"unspin: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _engine_errors() -> tuple[type[BaseException], ...]:
+    """What a bad engine option raises (imported late: `unspin --help` loads no resource)."""
     from unspin.resources import ResourceUnavailable
     from unspin.resources.lm import ModelUnavailable
 
-    model = None if str(args.model).lower() == "none" else args.model
-    try:
-        _check_dictionaries(args.dictionaries, strict=getattr(args, "strict", False))
-        return Engine(
-            lexical=args.lexical,
-            exclude=args.exclude,
-            dictionaries=args.dictionaries,
-            model=model,
-            device=args.device,
-        )
-    except (ResourceUnavailable, ModelUnavailable, ValueError, OSError) as exc:
-        print(f"unspin: {exc}", file=sys.stderr)
-        return None
+    return (ResourceUnavailable, ModelUnavailable, ValueError, OSError)
 
 
 def _check_dictionaries(paths: list[str], *, strict: bool) -> None:
@@ -81,8 +102,8 @@ def _check_dictionaries(paths: list[str], *, strict: bool) -> None:
     from unspin.resources import load_lexical
 
     for path in paths:
-        if not Path(path).is_file():
-            continue  # the engine reports it
+        if not Path(path).is_file() and not Path(path).exists():
+            raise ValueError(f"{path}: no such dictionary file")
         summary_of = getattr(load_lexical(Path(path), strict=strict), "skipped_summary", None)
         summary = summary_of() if summary_of is not None else ""
         if summary:

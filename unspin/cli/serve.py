@@ -7,11 +7,17 @@ first request does not pay for it and a broken model install is a clear error, n
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 from pathlib import Path
 
-from unspin.cli._engine_args import add_engine_arguments, build_engine
+from unspin.cli._engine_args import (
+    add_engine_arguments,
+    build_engine,
+    check_engine_options,
+    engine_options,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,8 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="documents analysed at once, in worker threads of this one process (one engine "
-        "shared); more get 429 at once (default: the number of cores)",
+        help="documents analysed at once, each in a worker process with its own engine (1: "
+        "one engine in this process); more get 429 at once (default: the number of cores)",
     )
     parser.add_argument(
         "--timeout",
@@ -118,13 +124,28 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         return _error(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}")
 
-    print("unspin: loading the engine…", file=sys.stderr, flush=True)
-    engine = build_engine(args)  # prints a one-line error itself
-    if engine is None:
-        sock.close()
-        return 2
+    if limits["max_concurrent"] > 1:
+        # Worker processes, each building its engine at start-up: the engine's work is pure
+        # Python, so threads would share one core (docs/server.md).
+        if not check_engine_options(args):
+            sock.close()
+            return 2
+        print(
+            f"unspin: starting {limits['max_concurrent']} worker processes…",
+            file=sys.stderr,
+            flush=True,
+        )
+        from unspin.engine import Engine
 
-    app = server_app.create_app(engine=engine, db=db, **limits)
+        factory = functools.partial(Engine, **engine_options(args))
+        app = server_app.create_app(engine=factory, db=db, processes=True, **limits)
+    else:
+        print("unspin: loading the engine…", file=sys.stderr, flush=True)
+        engine = build_engine(args)  # prints a one-line error itself
+        if engine is None:
+            sock.close()
+            return 2
+        app = server_app.create_app(engine=engine, db=db, **limits)
     host, port = sock.getsockname()[:2]
     print(f"unspin: serving on http://{host}:{port}/ (Ctrl+C stops)", file=sys.stderr, flush=True)
     config = uvicorn.Config(
@@ -137,13 +158,23 @@ def run(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal; a stop
     # asked for is a normal end for a server, so both end here with exit code 0.
     previous = signal.signal(signal.SIGTERM, _raise_stopped)
+    stopped = False
     try:
         server.run(sockets=[sock])
     except (KeyboardInterrupt, _Stopped):
-        pass
+        stopped = True
+    except SystemExit:
+        pass  # uvicorn exits when the start-up fails; said below
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
+        # A stop during start-up skips the app's own shutdown: worker processes must not
+        # outlive the server.
+        if app.state.unspin.limiter is not None:
+            app.state.unspin.limiter.shutdown()
+    if not server.started and not stopped:
+        # The start-up failed (an engine that did not build in a worker): uvicorn logged why.
+        return _error("the server did not start")
     print("unspin: server stopped", file=sys.stderr)
     return 0
 

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,6 +233,7 @@ class HealthOut(_Open):
     status: str
     version: str
     engine: bool
+    processes: int = Field(description="Worker processes analysing documents (0: threads).")
     index: bool
     busy: int
     max_concurrent: int
@@ -251,9 +253,10 @@ class TimeLimit(Exception):
 
 
 class WorkLimiter:
-    """A bounded thread pool that refuses (never queues) work beyond its slots."""
+    """A bounded pool (threads, or worker processes) that refuses (never queues) work beyond
+    its slots."""
 
-    def __init__(self, max_concurrent: int, timeout_s: float) -> None:
+    def __init__(self, max_concurrent: int, timeout_s: float, pool: Executor | None = None) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         if timeout_s <= 0:
@@ -263,7 +266,9 @@ class WorkLimiter:
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._lock = threading.Lock()
         self._busy = 0
-        self._pool = ThreadPoolExecutor(max_concurrent, thread_name_prefix="unspin-work")
+        # Threads share one engine (it is read-only); worker processes (`WorkerProcesses`) each
+        # hold their own, which is what runs pure-Python analyses on several cores at once.
+        self._pool = pool or ThreadPoolExecutor(max_concurrent, thread_name_prefix="unspin-work")
 
     @property
     def busy(self) -> int:
@@ -294,7 +299,17 @@ class WorkLimiter:
             raise TimeLimit from None
 
     def shutdown(self) -> None:
+        """Stop taking work; worker processes are stopped too, even mid-document.
+
+        A process still building its engine or analysing a long document would otherwise
+        keep the server from exiting (the interpreter waits for its pool at exit), and the
+        executor has no public way to stop its processes: hence `_processes`.
+        """
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
 
 
 class _BodyTooLarge(Exception):
@@ -440,8 +455,16 @@ class ServerState:
     engine: Any
     engine_factory: Callable[[], Any] | None
     db: Path | None
-    limiter: WorkLimiter
+    limiter: WorkLimiter | None  # None inside a worker process
     max_body: int
+    processes: bool = False  # jobs run in worker processes, each with its own engine
+    worker_count: int = 0  # ...once all of them have built their engines
+
+    @property
+    def ready(self) -> bool:
+        """Whether an engine is loaded (here, or in every worker process)."""
+        return self.engine is not None or self.worker_count > 0
+
     _local: threading.local = field(default_factory=threading.local)
 
     def index(self) -> Any:
@@ -460,6 +483,34 @@ class ServerState:
 
 class NoIndex(Exception):
     """The server was started without --db."""
+
+
+# The state of a worker process (processes mode): its own engine and index, built once.
+WORKER_START_TIMEOUT_S = 600.0
+_WORKER_STATE: ServerState | None = None
+
+
+def _start_worker(engine_factory: Callable[[], Any], db: Path | None, started: Any) -> None:
+    """Initializer of each worker process: build the engine once, as a thread server does,
+    then wait at `started` (a barrier of all the workers) so that the server answers only
+    once every worker is ready."""
+    global _WORKER_STATE
+    _WORKER_STATE = ServerState(
+        engine=engine_factory(), engine_factory=None, db=db, limiter=None, max_body=0
+    )
+    started.wait(WORKER_START_TIMEOUT_S)
+
+
+def _worker_pid() -> int:
+    """A job that says which worker process ran it (start-up checks, health)."""
+    return os.getpid()
+
+
+def _in_worker(job_name: str, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
+    """Run a job (by name: jobs are found again in the worker's copy of this module) against
+    the worker process's own state."""
+    assert _WORKER_STATE is not None, "worker process not started"
+    return JOBS[job_name](_WORKER_STATE, page, page_format, doc_id)
 
 
 def _record(
@@ -539,14 +590,26 @@ def analyze_job(
 
 
 Job = Callable[[ServerState, "str | bytes", str, "str | None"], dict]
+JOBS: dict[str, Job] = {
+    "clean": clean_job,
+    "detect": detect_job,
+    "restore": restore_job,
+    "trace": trace_job,
+    "analyze": analyze_job,
+}
 
 
 async def _run_job(
     state: ServerState, job: Job, page: str | bytes, page_format: str, doc_id: str | None
 ) -> JSONResponse:
     """Runs one job in the bounded pool and maps its outcome to a status code."""
+    assert state.limiter is not None
     try:
-        result = await state.limiter.run(job, state, page, page_format, doc_id)
+        if state.processes:
+            name = next(key for key, value in JOBS.items() if value is job)
+            result = await state.limiter.run(_in_worker, name, page, page_format, doc_id)
+        else:
+            result = await state.limiter.run(job, state, page, page_format, doc_id)
     except Busy:
         return _json_message(
             429,
@@ -583,6 +646,27 @@ def _default_engine() -> Any:
     return default_engine()
 
 
+async def _start_workers(state: ServerState, count: int, timeout_s: float) -> None:
+    """Start `count` worker processes and wait until each has built its engine.
+
+    "spawn", not "fork": the server already runs threads (the event loop's, uvicorn's), and a
+    forked child of a threaded process can inherit a held lock. A worker whose engine fails to
+    build fails the start-up with that error instead of every later request.
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        count,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(state.engine_factory or _default_engine, state.db, context.Barrier(count)),
+    )
+    state.limiter = WorkLimiter(count, timeout_s, pool)
+    # Submitted together, before any worker is idle, they start every process; none runs
+    # before all the workers have built their engines (the barrier).
+    await asyncio.gather(*(asyncio.wrap_future(pool.submit(_worker_pid)) for _ in range(count)))
+    state.worker_count = count
+
+
 def create_app(
     engine: Any = None,
     db: str | Path | None = None,
@@ -590,19 +674,27 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     max_concurrent: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    processes: bool = False,
 ) -> FastAPI:
     """Builds the app.
 
     engine: an `unspin.engine.Engine`, a zero-argument callable that builds one (called once at
     start-up, in a thread), or None for the process-wide default engine (also built at start-up).
     db: path of a `SourceIndex` (SQLite) to trace against; without it tracing is off.
-    max_concurrent: documents analysed at once (worker threads); more get 429. Default
+    max_concurrent: documents analysed at once; more get 429. Default
     DEFAULT_MAX_CONCURRENT, the number of cores.
+    processes: analyse in `max_concurrent` worker processes, each building its own engine with
+    the factory `engine` (picklable: `functools.partial(Engine, ...)`; None: the default
+    engine), instead of threads sharing one engine. The engine is thread-safe, but its work is
+    pure Python: threads share one core under the GIL, processes use them all (at the memory
+    of one engine each).
     """
     if max_concurrent is None:
         max_concurrent = DEFAULT_MAX_CONCURRENT
     if max_body < 1:
         raise ValueError("max_body must be at least 1 byte")
+    if processes and engine is not None and hasattr(engine, "detect"):
+        raise ValueError("worker processes build their own engines: pass a factory, not an engine")
     if engine is None:
         engine_factory: Callable[[], Any] | None = _default_engine
         engine = None
@@ -616,11 +708,15 @@ def create_app(
         db=Path(db) if db is not None else None,
         limiter=WorkLimiter(max_concurrent, timeout_s),
         max_body=max_body,
+        processes=processes,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if state.engine is None and state.engine_factory is not None:
+        if processes:
+            log.info("starting %d worker processes", max_concurrent)
+            await _start_workers(state, max_concurrent, timeout_s)
+        elif state.engine is None and state.engine_factory is not None:
             log.info("loading the engine")
             state.engine = await asyncio.to_thread(state.engine_factory)
         try:
@@ -662,9 +758,10 @@ def create_app(
     async def health() -> dict:
         """Liveness and configuration: whether the engine is loaded, the index, busy slots."""
         return {
-            "status": "ok" if state.engine is not None else "loading",
+            "status": "ok" if state.ready else "loading",
             "version": __version__,
-            "engine": state.engine is not None,
+            "engine": state.ready,
+            "processes": state.worker_count,
             "index": state.db is not None,
             "busy": state.limiter.busy,
             "max_concurrent": state.limiter.max_concurrent,
@@ -828,6 +925,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        # Listening now, not when uvicorn starts serving: clients that connect while worker
+        # processes build their engines wait in the backlog instead of being refused.
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise
