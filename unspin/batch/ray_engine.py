@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from unspin.batch import (
+from unspin.batch.local import (
     BatchJob,
     BatchSummary,
     DocumentProcessor,
@@ -127,7 +127,7 @@ def run_ray(
         import ray
         import ray.data
     except ImportError as exc:
-        from unspin.batch import BatchError
+        from unspin.batch.local import BatchError
 
         raise BatchError("--engine ray needs Ray Data: pip install 'unspin[batch]'") from exc
 

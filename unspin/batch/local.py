@@ -1212,7 +1212,7 @@ def run_batch(
     started = time.perf_counter()
     summary.started_at = time.time()
     if engine == "ray":
-        from unspin.batch_ray import run_ray
+        from unspin.batch.ray_engine import run_ray
 
         run_ray(job, work, workers=workers, address=address, progress=progress, summary=summary)
     else:
