@@ -56,7 +56,7 @@ def build_engine(args: argparse.Namespace) -> Any:
 
     model = None if str(args.model).lower() == "none" else args.model
     try:
-        _check_dictionaries(args.dictionaries, strict=getattr(args, "strict", False))
+        check_dictionaries(args.dictionaries, strict=getattr(args, "strict", False))
         return Engine(
             lexical=args.lexical,
             exclude=args.exclude,
@@ -69,7 +69,7 @@ def build_engine(args: argparse.Namespace) -> Any:
         return None
 
 
-def _check_dictionaries(paths: list[str], *, strict: bool) -> None:
+def check_dictionaries(paths: list[str], *, strict: bool) -> None:
     """Read each --dict file once up front: with ``strict`` a malformed line raises
     DictionaryError (a ValueError), otherwise its skipped lines are said once on stderr.
 
