@@ -5,6 +5,14 @@ are comparable even on a noisy machine (the load average is recorded with each r
 
     python benchmarks/bench_batch.py --docs 60 --ray --out benchmarks/out/batch.json
 
+With ``--learn``: the learn pass of ``unspin batch --learn`` instead (Wikinews articles spun
+with the WordNet spinner dictionary, the sources of half of them indexed with the rest of the
+corpus as distractors, as benchmarks/bench_learn.py builds them): its pages/s with 1 and 2
+local workers against ``unspin.learn.learn`` in this process, on the same pages, and whether
+the batch lexicon equals learn()'s (it must: same map code, same merge rule).
+
+    python benchmarks/bench_batch.py --learn --docs 60 --out benchmarks/out/batch-learn.json
+
 Reported per configuration: wall-clock documents/s, steady documents/s (after every worker has
 built its engine — the number that matters for a long crawl), start-up seconds, peak RSS of each
 worker. The input is the development corpus (wikinews, 294 articles), repeated with new ids when
@@ -86,6 +94,82 @@ def run_config(name: str, job: BatchJob, *, workers: int, engine: str, address: 
     return result
 
 
+def bench_learn_pass(args: argparse.Namespace) -> dict:
+    """The learn pass of `batch --learn` (1 and 2 workers) against learn() in one process."""
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_learn import article_original, spun_pages
+
+    from unspin.index import SourceIndex
+    from unspin.learn import learn
+    from unspin.resources.lexicon import Lexicon
+
+    records = [json.loads(line) for line in args.data.open(encoding="utf-8") if line.strip()]
+    pages = spun_pages(records[: args.docs], "wordnet", 0)
+    indexed = pages[: args.docs // 2]
+    report: dict = {"mode": "learn", "docs": len(pages), "indexed_sources": len(indexed)}
+    with tempfile.TemporaryDirectory(prefix="unspin-bench-batch-learn-") as tmp:
+        db = Path(tmp) / "sources.db"
+        with SourceIndex(db) as index:
+            index.add(
+                [{"id": page.source_id, "text": page.original} for page in indexed]
+                + [{"id": str(r["id"]), "text": article_original(r)} for r in records[args.docs :]]
+            )
+        data = Path(tmp) / "pages.jsonl"
+        with data.open("w", encoding="utf-8") as out:
+            for page in pages:
+                out.write(json.dumps({"id": page.id, "text": page.text}) + "\n")
+        runs = []
+        for workers in (1, 2):
+            job = BatchJob(
+                inputs=(str(data),),
+                output=Path(tmp) / f"out-{workers}.jsonl",
+                tasks=("restore",),
+                db=db,
+                shard_size=args.shard_size,
+                engine_options={"model": None, "lexical": ["wordnet"]},
+                learn=True,
+                time_limit=600,
+            )
+            load = os.getloadavg()[0]
+            summary = run_batch(job, workers=workers, progress=False, restart=True)
+            runs.append(
+                {
+                    "workers": workers,
+                    "learn_pages": summary.learn_pages,
+                    "pages_traced": summary.pages_traced,
+                    "pairs_learned": summary.pairs_learned,
+                    "learn_seconds": summary.learn_seconds,
+                    "learn_pages_per_second": round(summary.learn_pages / summary.learn_seconds, 1),
+                    "load_before": round(load, 2),
+                }
+            )
+            print(f"batch --learn x{workers}: {runs[-1]}", file=sys.stderr)
+        texts = [
+            json.loads(line)["text"] for line in (Path(tmp) / "out-1.jsonl").open(encoding="utf-8")
+        ]
+        with SourceIndex(db, create=False) as index:
+            started = time.perf_counter()
+            alone = learn(texts, index)
+            seconds = time.perf_counter() - started
+        batch_lexicon = Lexicon.read(Path(tmp) / "out-1.jsonl.lexicon.tsv")
+        report.update(
+            {
+                "batch": runs,
+                "learn_in_process": {
+                    "pages_traced": alone.pages_traced,
+                    "pairs_mined": alone.pairs_mined,
+                    "seconds": round(seconds, 2),
+                    "pages_per_second": round(len(texts) / seconds, 1),
+                },
+                "lexicon_equal_to_learn": batch_lexicon.dumps() == alone.lexicon.dumps(),
+            }
+        )
+    print(json.dumps(report), file=sys.stderr)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -100,10 +184,19 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds", type=int, default=1, help="repeat all configurations, interleaved (load drifts)"
     )
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--learn", action="store_true", help="time the learn pass of --learn instead"
+    )
     args = parser.parse_args(argv)
     if not args.data.is_file():
         print(f"bench_batch: {args.data}: development corpus not found", file=sys.stderr)
         return 2
+    if args.learn:
+        learn_report = bench_learn_pass(args)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(learn_report, indent=1), encoding="utf-8")
+        return 0 if learn_report["lexicon_equal_to_learn"] else 1
 
     engine_options: dict = {"model": None if args.model.lower() == "none" else args.model}
     if args.lexical:

@@ -129,6 +129,8 @@ def test_expand_inputs_refuses_what_cannot_be_resumed(
         ({"tasks": ("clean",), "format": "attributes"}, "needs the detect task"),
         ({"tasks": ("trace",)}, "needs --db"),
         ({"shard_size": 0}, "shard-size"),
+        ({"tasks": ("restore",), "learn": True}, "--learn needs --db"),
+        ({"tasks": ("trace",), "learn": True, "db": Path("x.db")}, "needs the restore task"),
     ],
 )
 def test_job_options_are_checked_up_front(tmp_path: Path, kwargs: dict, message: str) -> None:
@@ -696,3 +698,214 @@ def test_a_worker_that_got_no_document_still_reports_its_memory(tmp_path: Path) 
     assert summary.documents == 1
     assert len(summary.worker_peak_rss_mb) == 2
     assert all(mb > 0 for mb in summary.worker_peak_rss_mb)
+
+
+def test_cli_strict_refuses_a_malformed_dict_line_and_otherwise_skips_it(
+    tmp_path: Path, pages: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from unspin.cli import main
+
+    dictionary = tmp_path / "wild.txt"
+    dictionary.write_text(SPINNER_DICTIONARY + "|five hundred\n", encoding="utf-8")
+    arguments = ["batch", str(pages), "-o", str(tmp_path / "out.jsonl"), "--tasks", "detect"]
+    arguments += ["--model", "none", "--lexical", "pps", "--dict", str(dictionary)]
+    arguments += ["--workers", "1", "--no-progress"]
+    assert main([*arguments, "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("unspin batch:") and "wild.txt" in err and "Traceback" not in err
+    assert not (tmp_path / "out.jsonl").exists()
+    assert main(arguments) == 0
+    err = capsys.readouterr().err
+    assert "wild.txt" in err and "skipped" in err  # said once, by the driver
+    assert read_jsonl(tmp_path / "out.jsonl")[0]["detection"]["spans"]
+
+
+# --- --learn: learn the spinner from the traced pages, restore every page with it ----------
+
+# Hand-written originals (names and numbers for tracing to anchor on) and their copies by one
+# spinner: firm -> agency, said -> stated, look into -> investigate, matter -> issue.
+LEARN_ORIGINALS = [
+    (
+        "src-harbour",
+        "Council of Vellmar approves the Kastrup harbour plan",
+        "The council of Vellmar voted 17 to 4 on Monday to approve the Kastrup harbour plan. "
+        "Mayor Anrik Solberg said the firm Nordhavn Works would start building in March 2025. "
+        "Critics said the firm had not shown how it would protect the wetlands. Solberg said "
+        "the council would look into the matter before the next vote in June.",
+    ),
+    (
+        "src-bridge",
+        "Ostrava bridge reopens after 14 months of repairs",
+        "The Zelena bridge in Ostrava reopened on Friday after 14 months of repairs. Engineer "
+        "Petra Hruba said the firm Moravia Steel had replaced 312 beams. Hruba said the firm "
+        "would look into the matter of the noise the new joints make.",
+    ),
+    (
+        "src-mine",
+        "Kiruna mine halts work after tremor",
+        "The Kiruna iron mine halted work on Wednesday after a tremor of magnitude 3.2. A "
+        "spokesman said the firm LKAB Mining had moved 410 workers to the surface. Inspectors "
+        "said they would look into the matter within 10 days.",
+    ),
+    (
+        "src-chess",
+        "Lindqvist wins the Tromsø chess open",
+        "Grandmaster Ebba Lindqvist won the Tromsø chess open on Sunday with 7.5 points from "
+        "9 games. She beat Mattias Berg in the last round after 61 moves.",
+    ),
+]
+LEARN_SWAPS = (
+    ("look into", "investigate"),
+    ("matter", "issue"),
+    ("firm", "agency"),
+    ("said", "stated"),
+)
+# Its source is not in the index: only what was learned from the others can restore it.
+UNINDEXED_SPUN = (
+    "Port of Halden hires divers\n\n"
+    "The agency Oslofjord Diving stated on Tuesday it would investigate the issue of the "
+    "sunken barge in Halden. Captain Nils Berge stated the agency had 6 divers ready."
+)
+# The real engine without a causal LM; WordNet gives the thesaurus evidence the engine needs to
+# call the page spun, the learned lexicon (added by --learn) gives the spinner's own pairs.
+LEARN_ENGINE = {"model": None, "lexical": ["wordnet"]}
+
+
+def spin(text: str) -> str:
+    for original, spun in LEARN_SWAPS:
+        text = text.replace(original, spun)
+    return text
+
+
+@pytest.fixture
+def learn_set(tmp_path: Path) -> tuple[Path, Path]:
+    """(index of the originals, pages.jsonl: the three spun copies, the unindexed page, the
+    untouched chess report)."""
+    from unspin.index import SourceIndex
+
+    db = tmp_path / "originals.db"
+    with SourceIndex(db) as index:
+        index.add([{"id": i, "title": title, "text": text} for i, title, text in LEARN_ORIGINALS])
+    pages = [f"{title}\n\n{spin(text)}" for _, title, text in LEARN_ORIGINALS[:3]]
+    pages += [UNINDEXED_SPUN, f"{LEARN_ORIGINALS[3][1]}\n\n{LEARN_ORIGINALS[3][2]}"]
+    return db, write_jsonl(tmp_path / "pages.jsonl", pages)
+
+
+def learn_job(pages: Path, db: Path, output: Path, *, learn: bool = True) -> BatchJob:
+    return make_job(
+        [pages],
+        output,
+        tasks=("trace", "restore"),
+        db=db,
+        shard_size=2,
+        engine_options=LEARN_ENGINE,
+        learn=learn,
+    )
+
+
+def test_learn_restores_a_page_whose_source_is_not_indexed(
+    tmp_path: Path, learn_set: tuple[Path, Path]
+) -> None:
+    from unspin.index import SourceIndex
+    from unspin.learn import learn
+    from unspin.resources.lexicon import Lexicon
+
+    db, pages = learn_set
+    output = tmp_path / "out.jsonl"
+    summary = run_batch(learn_job(pages, db, output), workers=2, progress=False)
+    assert (summary.learn_pages, summary.pages_traced) == (5, 4)  # the chess page traces too
+    assert summary.pairs_learned >= 12 and summary.errors == 0
+    assert summary.lexicon == str(tmp_path / "out.jsonl.lexicon.tsv")
+    assert "learned from 4 traced pages of 5" in summary.describe()
+    lexicon = Lexicon.read(summary.lexicon)
+    assert lexicon.pages == 4
+    assert lexicon.pairs["agency"] == {"firm": 5}
+    assert lexicon.pairs["investigate"] == {"look into": 3}
+    assert lexicon.unchanged["council"] == 3  # a word seen unchanged is kept
+    records = read_jsonl(output)
+    # Map in the workers + reduce in the driver = `unspin learn` over the same pages.
+    with SourceIndex(db, create=False) as index:
+        alone = learn([r["text"] for r in records], index)
+    assert lexicon.dumps() == alone.lexicon.dumps()
+    assert (summary.pages_traced, summary.pairs_learned) == (
+        alone.pages_traced,
+        alone.pairs_mined,
+    )
+    unindexed = records[3]["restoration"]["text"]
+    assert records[3]["trace"]["matches"] == []
+    assert "The firm Oslofjord Diving said on Tuesday" in unindexed
+    assert "would look into the matter of the" in unindexed
+    assert "Berge said the firm had 6" in unindexed
+    # A traced page is restored from its source where it was copied.
+    assert records[0]["restoration"]["text"].endswith(LEARN_ORIGINALS[0][2])
+    assert not (tmp_path / "out.jsonl.shards").exists()
+
+
+def test_without_learn_the_unindexed_page_keeps_the_spinner_words(
+    tmp_path: Path, learn_set: tuple[Path, Path]
+) -> None:
+    """The control: the same job without --learn does not restore the spinner's pairs."""
+    db, pages = learn_set
+    output = tmp_path / "out.jsonl"
+    summary = run_batch(learn_job(pages, db, output, learn=False), workers=1, progress=False)
+    assert summary.lexicon == "" and not (tmp_path / "out.jsonl.lexicon.tsv").exists()
+    unindexed = read_jsonl(output)[3]["restoration"]["text"]
+    assert "The agency Oslofjord Diving" in unindexed
+    assert "investigate the issue" in unindexed
+
+
+def test_learn_resumes_after_the_learn_pass_and_restart_redoes_both(
+    tmp_path: Path, learn_set: tuple[Path, Path]
+) -> None:
+    db, pages = learn_set
+    output = tmp_path / "out.jsonl"
+    job = learn_job(pages, db, output)
+    first = run_batch(job, workers=1, progress=False, keep_shards=True)
+    expected, lexicon = output.read_bytes(), job.lexicon_path.read_bytes()
+    learn_shards = sorted((job.shard_dir / "learn").glob("shard-*.jsonl"))
+    assert len(learn_shards) == 3 and not first.lexicon_reused
+    stamps = [p.stat().st_mtime_ns for p in learn_shards]
+
+    # Killed after the learn pass, during the main pass: its shards are partly there.
+    (job.shard_dir / "shard-00000-000001.jsonl").unlink()
+    (job.shard_dir / "file-00000.done").unlink()
+    output.unlink()
+    resumed = run_batch(job, workers=1, progress=False, keep_shards=True)
+    assert resumed.lexicon_reused and resumed.pages_traced == first.pages_traced
+    assert resumed.documents == 2 and resumed.shards_skipped == 2
+    assert output.read_bytes() == expected
+
+    # The lexicon file lost: merged again from the learn shards, no page traced again.
+    job.lexicon_path.unlink()
+    (job.shard_dir / "shard-00000-000002.jsonl").unlink()
+    (job.shard_dir / "file-00000.done").unlink()
+    again = run_batch(job, workers=1, progress=False, keep_shards=True)
+    assert not again.lexicon_reused and again.pairs_learned == first.pairs_learned
+    assert job.lexicon_path.read_bytes() == lexicon and output.read_bytes() == expected
+    assert [p.stat().st_mtime_ns for p in learn_shards] == stamps
+
+    restarted = run_batch(job, workers=1, progress=False, restart=True)
+    assert not restarted.lexicon_reused and restarted.documents == 5
+    assert restarted.learn_pages == 5 and output.read_bytes() == expected
+
+
+def test_cli_learn_usage_errors_and_summary(
+    tmp_path: Path, learn_set: tuple[Path, Path], capsys: pytest.CaptureFixture
+) -> None:
+    from unspin.cli import main
+
+    db, pages = learn_set
+    output = tmp_path / "out.jsonl"
+    base = ["batch", str(pages), "-o", str(output), "--workers", "1", "--no-progress"]
+    assert main([*base, "--tasks", "restore", "--learn", "--model", "none"]) == 2
+    assert "--learn needs --db" in capsys.readouterr().err
+    assert main([*base, "--tasks", "trace", "--db", str(db), "--learn"]) == 2
+    assert "needs the restore task" in capsys.readouterr().err
+    arguments = [*base, "--tasks", "trace,restore", "--db", str(db), "--learn"]
+    arguments += ["--model", "none", "--lexical", "wordnet", "--summary-json"]
+    assert main(arguments) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["pages_traced"] == 4 and summary["pairs_learned"] >= 12
+    assert summary["lexicon"] == str(output) + ".lexicon.tsv"
+    assert "learned from 4 traced pages of 5" in captured.err

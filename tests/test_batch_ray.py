@@ -64,3 +64,39 @@ def test_ray_engine_gives_the_local_output_and_resumes(local_ray, tmp_path: Path
     assert ray_out.read_bytes() == local_out.read_bytes()
     assert resumed.documents == 4 and resumed.shards_done == 1
     assert resumed.shards_skipped == 2 + 2
+
+
+def test_ray_learn_gives_the_local_lexicon_and_output(local_ray, tmp_path: Path) -> None:
+    """`--learn` on Ray: the learn pass's map runs in actors, the same lexicon and records."""
+    from test_batch import LEARN_ORIGINALS, UNINDEXED_SPUN, learn_job, spin, write_jsonl
+
+    from unspin.index import SourceIndex
+
+    db = tmp_path / "originals.db"
+    with SourceIndex(db) as index:
+        index.add([{"id": i, "title": title, "text": text} for i, title, text in LEARN_ORIGINALS])
+    texts = [f"{title}\n\n{spin(text)}" for _, title, text in LEARN_ORIGINALS[:3]]
+    pages = write_jsonl(tmp_path / "pages.jsonl", [*texts, UNINDEXED_SPUN])
+    # Same output name in two folders: the records name the lexicon by its file name.
+    (tmp_path / "local").mkdir()
+    (tmp_path / "ray").mkdir()
+    local = learn_job(pages, db, tmp_path / "local" / "out.jsonl")
+    run_batch(local, workers=1, progress=False)
+    on_ray = learn_job(pages, db, tmp_path / "ray" / "out.jsonl")
+    summary = run_batch(on_ray, workers=2, engine="ray", progress=False, keep_shards=True)
+    assert summary.pages_traced == 3 and summary.pairs_learned > 0
+    assert on_ray.lexicon_path.read_bytes() == local.lexicon_path.read_bytes()
+    assert on_ray.output.read_bytes() == local.output.read_bytes()
+    assert (
+        "The firm Oslofjord Diving said"
+        in json.loads(on_ray.output.read_text(encoding="utf-8").splitlines()[3])["restoration"][
+            "text"
+        ]
+    )
+
+    # Resumed on Ray after the learn pass: the lexicon is reused, the output the same.
+    (on_ray.shard_dir / "shard-00000-000001.jsonl").unlink()
+    (on_ray.shard_dir / "file-00000.done").unlink()
+    resumed = run_batch(on_ray, workers=2, engine="ray", progress=False)
+    assert resumed.lexicon_reused and resumed.documents == 2
+    assert on_ray.output.read_bytes() == local.output.read_bytes()

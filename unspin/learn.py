@@ -55,7 +55,9 @@ __all__ = [
     "MAX_PHRASE_WORDS",
     "LearnReport",
     "learn",
+    "merge_mined",
     "mine_aligned",
+    "mine_page",
     "restore_from_source",
 ]
 
@@ -317,31 +319,74 @@ def learn(
     for page in pages:
         text = page if isinstance(page, str) else page.full_text
         report.pages_read += 1
-        best = trace(text, index, top_k=1, threshold=threshold).best
-        if best is None:
-            continue
-        source = index.get(best.source_id)
-        if source is None:  # removed by a writer since the trace
-            continue
-        report.pages_traced += 1
-        _mine_tokens(
-            _Tokens.of(text),
-            _Tokens.of(source.full_text),
-            best.passages,
-            learned,
-            unchanged,
-            max_words,
-        )
+        if _mine_traced(text, index, threshold, learned, unchanged, max_words):
+            report.pages_traced += 1
     learned.pages = report.pages_traced
+    learned.unchanged = unchanged
     report.pairs_mined = learned.pair_count
-    lexicon.merge(learned)
-    # Keep every word's unchanged count, and the phrases' of the spun forms (module docstring).
-    for form, count in unchanged.items():
-        if " " not in form or form in lexicon.pairs:
-            lexicon.add_unchanged(form, count)
+    merge_mined(lexicon, learned)
     report.distinct_spun_forms = len(lexicon.pairs)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _mine_traced(
+    text: str,
+    index: SourceIndex,
+    threshold: float,
+    lexicon: Lexicon,
+    unchanged: Counter[str],
+    max_words: int,
+) -> bool:
+    """Trace ``text``; if its best source passes ``threshold``, add the pair's substitutions
+    to ``lexicon`` and every form seen unchanged to ``unchanged``. Whether it traced."""
+    best = trace(text, index, top_k=1, threshold=threshold).best
+    if best is None:
+        return False
+    source = index.get(best.source_id)
+    if source is None:  # removed by a writer since the trace
+        return False
+    _mine_tokens(
+        _Tokens.of(text), _Tokens.of(source.full_text), best.passages, lexicon, unchanged, max_words
+    )
+    return True
+
+
+def mine_page(
+    text: str,
+    index: SourceIndex,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    max_words: int = MAX_PHRASE_WORDS,
+) -> Lexicon | None:
+    """The substitutions of one page traced against ``index``: the map step of `learn`.
+
+    None when the page's best source scores under ``threshold``; else a lexicon of this
+    page alone (``pages`` 1) whose ``unchanged`` counts every word and phrase seen
+    unchanged, like `mine_aligned`. Merge such lexicons with `merge_mined`, which keeps
+    the unchanged counts the way `learn` does (`unspin batch --learn` runs this per page
+    in its workers and merges in the driver).
+    """
+    lexicon = Lexicon(pages=1)
+    unchanged: Counter[str] = Counter()
+    if not _mine_traced(text, index, threshold, lexicon, unchanged, max_words):
+        return None
+    lexicon.unchanged = dict(unchanged)
+    return lexicon
+
+
+def merge_mined(lexicon: Lexicon, mined: Lexicon) -> Lexicon:
+    """Add ``mined`` (raw counts of `mine_page` or `mine_aligned`, or their merge) to
+    ``lexicon``; returns ``lexicon``.
+
+    Pairs and pages are added; of the unchanged counts, every word's is kept, and a
+    phrase's only when the phrase is a spun form of the result (module docstring).
+    """
+    lexicon.merge(Lexicon(pairs=mined.pairs, pages=mined.pages))
+    for form, count in mined.unchanged.items():
+        if " " not in form or form in lexicon.pairs:
+            lexicon.add_unchanged(form, count)
+    return lexicon
 
 
 def restore_from_source(

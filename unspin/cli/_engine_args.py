@@ -75,7 +75,7 @@ def build_engine(args: argparse.Namespace) -> Any:
 def check_engine_options(args: argparse.Namespace) -> bool:
     """Read the --dict files once (strictly with --strict); False after a one-line error."""
     try:
-        _check_dictionaries(args.dictionaries, strict=getattr(args, "strict", False))
+        check_dictionaries(args.dictionaries, strict=getattr(args, "strict", False))
     except _engine_errors() as exc:
         print(f"unspin: {exc}", file=sys.stderr)
         return False
@@ -90,7 +90,7 @@ def _engine_errors() -> tuple[type[BaseException], ...]:
     return (ResourceUnavailable, ModelUnavailable, ValueError, OSError)
 
 
-def _check_dictionaries(paths: list[str], *, strict: bool) -> None:
+def check_dictionaries(paths: list[str], *, strict: bool) -> None:
     """Read each --dict file once up front: with ``strict`` a malformed line raises
     DictionaryError (a ValueError), otherwise its skipped lines are said once on stderr.
 

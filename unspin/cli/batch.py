@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from unspin.cli._engine_args import add_engine_arguments
+from unspin.cli._engine_args import add_engine_arguments, check_dictionaries
 
 TASK_NAMES = ("clean", "detect", "restore", "trace")
 
@@ -52,7 +52,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="output format (default: parquet for *.parquet, else JSONL); "
         "'attributes' writes dolma documents/ and attributes/unspin/ files into OUTPUT",
     )
-    parser.add_argument("--db", help="index of originals for the trace task")
+    parser.add_argument("--db", help="index of originals for the trace task and --learn")
+    parser.add_argument(
+        "--learn",
+        action="store_true",
+        help="first learn the spinner's lexicon from every page that traces to a source in --db, "
+        "then restore every page (traced or not) with it; needs --db and the restore task; "
+        "the lexicon is written to OUTPUT.lexicon.tsv",
+    )
+    parser.add_argument(
+        "--learn-min-score",
+        type=float,
+        metavar="X",
+        help="minimum trace score of a page's source to learn from it (default: the trace "
+        "threshold, as `unspin learn --min-score`)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -142,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
                     engine_options[option] = list(getattr(args, option))
             if args.device:
                 engine_options["device"] = args.device
+            # A malformed --dict line: refused with --strict, else skipped and said once here
+            # (the workers load the files tolerantly and quietly).
+            check_dictionaries(args.dictionaries, strict=args.strict)
         job = BatchJob(
             inputs=tuple(args.inputs),
             output=Path(args.output),
@@ -155,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
             engine_options=engine_options,
             task_functions=functions,
             work_dir=Path(args.work_dir) if args.work_dir else None,
+            learn=args.learn,
+            learn_threshold=args.learn_min_score,
         )
         summary = run_batch(
             job,

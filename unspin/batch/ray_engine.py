@@ -4,9 +4,9 @@ Why it looks like this:
 
 * The driver plans the shards (it counts each unfinished input file's records once) and hands
   Ray Data one row per *unfinished* shard: ``(file, shard number, first record, end record)``.
-* ``map_batches`` with a callable class and ``ActorPoolStrategy(size=N)`` gives an actor pool: each actor
-  builds its ``DocumentProcessor`` — Engine, language model, index — once in ``__init__`` and
-  then processes shard after shard. Nothing is loaded per batch.
+* ``map_batches`` with a callable class and ``ActorPoolStrategy(size=N)`` gives an actor pool:
+  each actor builds its processor (`unspin.batch.processor`: Engine, language model, index)
+  once in ``__init__`` and then processes shard after shard. Nothing is loaded per batch.
 * An actor reads its shard's records itself (inputs must be at the same path on every node:
   a shared filesystem, as usual for a cluster) and returns the shard's JSON lines. The *driver*
   writes each shard file atomically as results stream in, so the output folder need not be shared
@@ -15,32 +15,35 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from unspin.batch import (
+from unspin.batch.job import (
+    BatchError,
     BatchJob,
     BatchSummary,
-    DocumentProcessor,
     WorkDir,
-    _Progress,
-    cpu_seconds,
     dump_record,
-    peak_rss_mb,
     read_records,
 )
+from unspin.batch.processor import ProcessorSpec, cpu_seconds, peak_rss_mb
+from unspin.batch.progress import Progress
+
+__all__ = ["ShardWorker", "plan_shards", "ray_session", "run_ray"]
 
 
 class ShardWorker:
     """One Ray actor: builds the processor once, then turns shard descriptions into JSON lines."""
 
-    def __init__(self, job: BatchJob, processor_kwargs: dict[str, Any]) -> None:
+    def __init__(self, job: BatchJob, processor: ProcessorSpec) -> None:
         self.job = job
-        self.processor = DocumentProcessor(**processor_kwargs)
+        self.processor = processor.build()
         self.ready_at = time.time()
         self.cpu_at_ready = cpu_seconds()
 
@@ -113,6 +116,34 @@ def plan_shards(
     return pending, unfinished
 
 
+@contextlib.contextmanager
+def ray_session(address: str | None, workers: int) -> Iterator[Any]:
+    """Ray, connected: to the cluster at `address`, else a local instance with `workers` CPUs.
+
+    A session already open (a caller's, or an outer `ray_session` around both passes of
+    --learn) is used as is and left open; one started here is shut down on leaving.
+    """
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise BatchError("--engine ray needs Ray Data: pip install 'unspin[batch]'") from exc
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(
+            address=address,
+            num_cpus=None if address else workers,
+            include_dashboard=False,
+            logging_level="WARNING",
+            log_to_driver=False,
+        )
+    try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
 def run_ray(
     job: BatchJob,
     work: WorkDir,
@@ -121,16 +152,13 @@ def run_ray(
     address: str | None,
     progress: bool,
     summary: BatchSummary,
+    processor: ProcessorSpec | None = None,
+    description: str = "unspin batch (ray)",
 ) -> None:
-    """Process every unfinished shard on Ray (a cluster at `address`, else a local instance)."""
-    try:
-        import ray
-        import ray.data
-    except ImportError as exc:
-        from unspin.batch import BatchError
-
-        raise BatchError("--engine ray needs Ray Data: pip install 'unspin[batch]'") from exc
-
+    """Process every unfinished shard of `work` on Ray (a cluster at `address`, else a local
+    instance). ``processor`` says what each actor builds (default: the job's
+    `DocumentProcessor`)."""
+    processor = processor if processor is not None else ProcessorSpec.for_job(job)
     pending, unfinished = plan_shards(job, work, summary)
     written = dict.fromkeys(unfinished, 0)
     for file_index, (shards, _records) in unfinished.items():
@@ -146,62 +174,39 @@ def run_ray(
     if not pending:
         return
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(
-            address=address,
-            num_cpus=None if address else workers,
-            include_dashboard=False,
-            logging_level="WARNING",
-            log_to_driver=False,
-        )
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # ours counts documents and errors
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
-    processor_kwargs = {
-        "tasks": job.tasks,
-        "db": str(job.db) if job.db else None,
-        "engine_options": dict(job.engine_options),
-        "task_functions": dict(job.task_functions),
-        "time_limit": job.time_limit,
-    }
-    bar = _Progress(progress, "unspin batch (ray)")
-    rss_by_worker: dict[int, float] = {}
-    cpu_by_worker: dict[int, float] = {}
-    try:
-        dataset = ray.data.from_items(pending, override_num_blocks=len(pending))
-        actors = max(1, min(workers, len(pending)))
-        results = dataset.map_batches(
-            ShardWorker,
-            fn_constructor_kwargs={"job": job, "processor_kwargs": processor_kwargs},
-            batch_size=1,
-            num_cpus=1,
-            compute=ray.data.ActorPoolStrategy(size=actors),  # `concurrency=N` before Ray 2.51
-        )
-        for row in results.iter_rows():
-            file_index, shard_no = int(row["file_index"]), int(row["shard_no"])
-            work.write_shard_payload(file_index, shard_no, row["payload"].encode("utf-8"))
-            summary.shards_done += 1
-            summary.documents += int(row["documents"])
-            summary.errors += int(row["errors"])
-            rss_by_worker[int(row["pid"])] = max(
-                rss_by_worker.get(int(row["pid"]), 0.0), float(row["rss_mb"])
+    with ray_session(address, workers) as ray:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # ours counts documents and errors
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        bar = Progress(progress, description)
+        rss_by_worker: dict[int, float] = {}
+        cpu_by_worker: dict[int, float] = {}
+        try:
+            dataset = ray.data.from_items(pending, override_num_blocks=len(pending))
+            actors = max(1, min(workers, len(pending)))
+            results = dataset.map_batches(
+                ShardWorker,
+                fn_constructor_kwargs={"job": job, "processor": processor},
+                batch_size=1,
+                num_cpus=1,
+                compute=ray.data.ActorPoolStrategy(size=actors),  # `concurrency=N` before Ray 2.51
             )
-            cpu_by_worker[int(row["pid"])] = max(
-                cpu_by_worker.get(int(row["pid"]), 0.0), float(row["work_cpu"])
-            )
-            summary.startup_seconds = max(
-                summary.startup_seconds, float(row["ready_at"]) - summary.started_at
-            )
-            bar.errors += int(row["errors"])
-            if bar.bar is not None:
-                bar.bar.update(int(row["documents"]))
-                bar.bar.set_postfix(errors=bar.errors, refresh=False)
-            written[file_index] += 1
-            finish_file_if_done(file_index)
-    finally:
-        bar.close()
-        summary.worker_peak_rss_mb = [round(v, 1) for v in rss_by_worker.values()]
-        summary.worker_cpu_seconds = round(sum(cpu_by_worker.values()), 3)
-        if started_here:
-            ray.shutdown()
+            for row in results.iter_rows():
+                file_index, shard_no = int(row["file_index"]), int(row["shard_no"])
+                work.write_shard_payload(file_index, shard_no, row["payload"].encode("utf-8"))
+                summary.shards_done += 1
+                summary.documents += int(row["documents"])
+                summary.errors += int(row["errors"])
+                pid = int(row["pid"])
+                rss_by_worker[pid] = max(rss_by_worker.get(pid, 0.0), float(row["rss_mb"]))
+                cpu_by_worker[pid] = max(cpu_by_worker.get(pid, 0.0), float(row["work_cpu"]))
+                summary.startup_seconds = max(
+                    summary.startup_seconds, float(row["ready_at"]) - summary.started_at
+                )
+                bar.add(int(row["documents"]), int(row["errors"]))
+                written[file_index] += 1
+                finish_file_if_done(file_index)
+        finally:
+            bar.close()
+            summary.worker_peak_rss_mb = [round(v, 1) for v in rss_by_worker.values()]
+            summary.worker_cpu_seconds = round(sum(cpu_by_worker.values()), 3)
