@@ -93,12 +93,13 @@ def test_multi_word_line_listed_first_wins_over_its_words(ngram):
     first = SpinnerDictionary.loads("take part|participate\npart|portion\n", format="pipe")
     spun = spin(original, first, seed=1).text
     assert spun == "Hundreds of runners participate in the race, and portion of the road is closed."
-    assert apply(spun, SpinnerModel(first, ngram).restore(spun)) == original
+    # Two swaps are little evidence that the page is spun at all: no page margin here.
+    assert apply(spun, SpinnerModel(first, ngram, page_margin=0.0).restore(spun)) == original
 
     # Listed after its word, "take part" could not have been matched once "part" was
     # used: restoring both "participate" and "portion" would contradict the spinner.
     last = SpinnerDictionary.loads("part|portion\ntake part|participate\n", format="pipe")
-    restored = apply(spun, SpinnerModel(last, ngram).restore(spun))
+    restored = apply(spun, SpinnerModel(last, ngram, page_margin=0.0).restore(spun))
     assert not ("take part" in restored and "part of the road" in restored)
 
 

@@ -50,7 +50,12 @@ _SENTENCE_BREAK = re.compile(r"[.!?]|\n")
 _SPINTAX = re.compile(r"\{([^{}\n]{1,100})\}")
 
 DEFAULT_RATE = 0.6  # the dev sets' line rate (benchmarks/build_devsets.py)
+# Nats by which the spun explanation must beat the clean one before a page is edited: a
+# prior for "clean" (a clean page with digits and modal verbs reached +3.5 under the
+# rule-based spinner; spun pages score in the tens to hundreds).
+DEFAULT_PAGE_MARGIN = 5.0
 SCREENED_OPTIONS = 4  # options per group given a full evaluation (the rest: n-gram only)
+PARTNER_OPTIONS = 2  # options tried for a group moved along (a standing head it holds)
 NO_LM_LOGPROB = 0.0  # per-word score when no n-gram model is given: only the prior decides
 
 
@@ -111,6 +116,7 @@ class _Index:
     heads_by_words: dict[tuple[str, ...], list[int]]  # a head's words -> its lines
     longest_head: int  # most words in a head
     phrase_words: frozenset[str]  # words that occur in multi-word heads
+    phrase_lengths: dict[str, tuple[int, ...]]  # first word -> lengths of phrase heads
 
     @classmethod
     def build(cls, dictionary: SpinnerDictionary) -> _Index:
@@ -151,6 +157,10 @@ class _Index:
         heads_by_words: dict[tuple[str, ...], list[int]] = {}
         for normal, lines in head_of.items():
             heads_by_words.setdefault(tuple(_WORD.findall(normal)), []).extend(lines)
+        phrase_lengths: dict[str, set[int]] = {}
+        for words in heads_by_words:
+            if len(words) > 1:
+                phrase_lengths.setdefault(words[0], set()).add(len(words))
         return cls(
             heads,
             choices,
@@ -161,6 +171,7 @@ class _Index:
             heads_by_words,
             max((len(words) for words in heads_by_words), default=1),
             frozenset(word for words in heads_by_words if len(words) > 1 for word in words),
+            {word: tuple(sorted(lengths)) for word, lengths in phrase_lengths.items()},
         )
 
 
@@ -215,8 +226,8 @@ class SpinnerModel:
         ngram: NGramLM | None = None,
         *,
         rate: float = DEFAULT_RATE,
-        page_margin: float = 0.0,
-        sweeps: int = 4,
+        page_margin: float = DEFAULT_PAGE_MARGIN,
+        sweeps: int = 2,
     ) -> None:
         if not 0.0 < rate < 1.0:
             raise ValueError(f"rate must be strictly between 0 and 1, got {rate}")
@@ -552,8 +563,15 @@ class _Decoder:
             return found
         lo, hi = inside_at[0], inside_at[-1]
         heads_by_words = self.index.heads_by_words
+        phrase_lengths = self.index.phrase_lengths
         for i in range(max(0, lo - reach), hi + 1):
-            for stop in range(max(i + 1, lo + 1), min(len(words), i + reach + 1) + 1):
+            lengths = phrase_lengths.get(words[i][0], ())
+            if lo <= i and len(own_words) > 1:
+                lengths = (1, *lengths)  # a one-word head inside a restored phrase
+            for length in lengths:
+                stop = i + length
+                if stop <= lo or stop > len(words):
+                    continue
                 head_words = tuple(w for w, _ in words[i:stop])
                 lines = heads_by_words.get(head_words)
                 if lines is None or head_words == own_words:
@@ -670,11 +688,14 @@ class _Decoder:
             yield [(group, option)], -1
             if option is not None and self.standing.get(option, 0) > 0:
                 for other in self.blocking_groups(group, option):
-                    for second in self.groups[other].options:
+                    seconds = [line for line in self.groups[other].options if line != option]
+                    if len(seconds) > PARTNER_OPTIONS:
+                        seconds = self.screen(other, seconds, PARTNER_OPTIONS)
+                    for second in seconds:
                         if second != option and self.used_by.get(second, other) == other:
                             yield [(group, option), (other, second)], other
 
-    def screen(self, group: int, options: list[int]) -> list[int]:
+    def screen(self, group: int, options: list[int], keep: int = 0) -> list[int]:
         """The few options worth a full evaluation: best by the n-gram model alone,
         each site scored in place (sites overlapping others are left to the full move)."""
         clusters = [
@@ -695,11 +716,11 @@ class _Decoder:
             gain = sum(self.window(cluster, words) for cluster in clusters) - base
             scored.append((gain + self.model.line_cost(line), line))
         scored.sort(key=lambda item: -item[0])
-        keep = [line for _, line in scored[:SCREENED_OPTIONS]]
+        kept = [line for _, line in scored[: keep or SCREENED_OPTIONS]]
         current = self.groups[group].line
-        if current is not None and current not in keep:
-            keep.append(current)
-        return keep
+        if current is not None and current in options and current not in kept:
+            kept.append(current)
+        return kept
 
     def best_move(self, group: int) -> tuple[float, list, int, float] | None:
         best: tuple[float, list, int, float] | None = None
@@ -745,7 +766,9 @@ class _Decoder:
                     self.margins[group] = (20.0, None) if best is None else (-best[0], -best[3])
                     continue
                 lm, _prior, _ok, _undo = self.assign(best[1])
-                self.window_cache.clear()
+                changed_lines = [
+                    line for line, before in self.journal.items() if self.line_prior(line) != before
+                ]
                 lm_gain += lm
                 if best[2] >= 0:
                     self.compound[group] = best[2]
@@ -753,9 +776,11 @@ class _Decoder:
                 for moved, _line in best[1]:
                     dirty.add(moved)
                     for c in self._clusters_of([(moved, None)]):
-                        for near in range(max(0, c - 2), min(len(self.clusters), c + 3)):
-                            dirty |= cluster_groups[near]
-                for line in self.journal:
+                        for near in range(max(0, c - 3), min(len(self.clusters), c + 4)):
+                            self.window_cache.pop(near, None)
+                            if abs(near - c) <= 2:
+                                dirty |= cluster_groups[near]
+                for line in changed_lines:
                     dirty.update(option_groups.get(line, ()))
         lines = set(self.standing) | set(self.used_by) | self.dead
         prior = sum(self.line_prior(line) for line in lines)
