@@ -55,6 +55,7 @@ DEFAULT_RATE = 0.6  # the dev sets' line rate (benchmarks/build_devsets.py)
 # rule-based spinner; spun pages score in the tens to hundreds).
 DEFAULT_PAGE_MARGIN = 5.0
 SCREENED_OPTIONS = 4  # options per group given a full evaluation (the rest: n-gram only)
+SPLIT_BAR = 0.0  # nats a lone occurrence must gain to leave its form's line (any gain)
 PARTNER_OPTIONS = 2  # options tried for a group moved along (a standing head it holds)
 NO_LM_LOGPROB = 0.0  # per-word score when no n-gram model is given: only the prior decides
 
@@ -274,7 +275,8 @@ class _Decoder:
         self.clusters: list[_Cluster] = []
         self.cover: list[int] = [-1] * len(self.tokens)  # active site covering each token
         self.standing: dict[int, int] = {}  # line -> standing head occurrences
-        self.used_by: dict[int, int] = {}  # line -> group using it
+        # line -> groups using it: one spun form, split where two lines chose the same
+        self.used_by: dict[int, list[int]] = {}
         self.compound: dict[int, int] = {}  # group -> group moved with it last
         self.head_sites: dict[int, list[int]] = {}  # line -> sites where its head is
         self.created: dict[int, dict[int, int]] = {}  # site -> heads its restoration made
@@ -602,7 +604,7 @@ class _Decoder:
         self.standing_journal = {}
         undo = {
             "lines": [(group, self.groups[group].line) for group, _ in changes],
-            "used_by": dict(self.used_by),
+            "used_by": {line: list(users) for line, users in self.used_by.items()},
             "clusters": [
                 (
                     c,
@@ -617,13 +619,15 @@ class _Decoder:
         lm_before = sum(self.base_window(c) for c in clusters)
         for group, _ in changes:
             old = self.groups[group].line
-            if old is not None and self.used_by.get(old) == group:
+            if old is not None and group in self.used_by.get(old, ()):
                 self._touch(old)
-                del self.used_by[old]
+                self.used_by[old].remove(group)
+                if not self.used_by[old]:
+                    del self.used_by[old]
         for group, line in changes:
             if line is not None:
                 self._touch(line)
-                self.used_by[line] = group
+                self.used_by.setdefault(line, []).append(group)
             self.groups[group].line = line
         for c in clusters:
             self.relayout(self.clusters[c])
@@ -649,12 +653,21 @@ class _Decoder:
         for line, count in undo["standing"].items():
             self.standing[line] = count
 
+    def free(self, line: int, group: int, moving: Iterable[int] = ()) -> bool:
+        """Whether ``group`` may use ``line``: a line wrote one form only."""
+        form = self.groups[group].form
+        return all(
+            self.groups[user].form == form
+            for user in self.used_by.get(line, ())
+            if user != group and user not in moving
+        )
+
     def try_move(self, changes: list[tuple[int, int | None]]) -> tuple[float, float] | None:
         """(lm delta, prior delta) of a move, or None when the spinner could not have
         produced the page that way; the state is left unchanged."""
         moving = {group for group, _ in changes}
         for group, line in changes:
-            if line is not None and self.used_by.get(line, group) not in moving:
+            if line is not None and not self.free(line, group, moving):
                 return None
         lm, prior, feasible, undo = self.assign(changes)
         self.revert(undo)
@@ -683,7 +696,7 @@ class _Decoder:
         for option in [None, *options]:
             if option == current:
                 continue
-            if option is not None and self.used_by.get(option, group) != group:
+            if option is not None and not self.free(option, group):
                 continue
             yield [(group, option)], -1
             if option is not None and self.standing.get(option, 0) > 0:
@@ -692,7 +705,7 @@ class _Decoder:
                     if len(seconds) > PARTNER_OPTIONS:
                         seconds = self.screen(other, seconds, PARTNER_OPTIONS)
                     for second in seconds:
-                        if second != option and self.used_by.get(second, other) == other:
+                        if second != option and self.free(second, other):
                             yield [(group, option), (other, second)], other
 
     def screen(self, group: int, options: list[int], keep: int = 0) -> list[int]:
@@ -782,6 +795,7 @@ class _Decoder:
                                 dirty |= cluster_groups[near]
                 for line in changed_lines:
                     dirty.update(option_groups.get(line, ()))
+        lm_gain += self.split_forms()
         lines = set(self.standing) | set(self.used_by) | self.dead
         prior = sum(self.line_prior(line) for line in lines)
         # Lines ruled out stand in the page; line_prior already counts them as skipped.
@@ -794,6 +808,39 @@ class _Decoder:
         return SpinnerAnalysis(
             edits, log_odds, sum(1 for s in self.sites if s.group >= 0), restored
         )
+
+    def split_forms(self) -> float:
+        """Let single occurrences of a restored form take another line: two lines can
+        choose the same alternative ("had been" for both "was" and "were"). Returns the
+        n-gram gain of the splits kept."""
+        gain = 0.0
+        for number in range(len(self.groups)):
+            group = self.groups[number]
+            if group.line is None or len(group.sites) < 2 or len(group.options) < 2:
+                continue
+            for site in list(group.sites):
+                if len(group.sites) < 2:
+                    break
+                # Split the site off, still restored by the group's line, and move it.
+                alone = len(self.groups)
+                self.groups.append(_Group(group.form, [site], group.options, group.ruled_out))
+                self.groups[alone].line = group.line
+                self.used_by[group.line].append(alone)
+                group.sites.remove(site)
+                self.sites[site].group = alone
+                best = self.best_move(alone)
+                if best is not None and best[0] > SPLIT_BAR and best[1][0][1] is not None:
+                    lm, _prior, _ok, _undo = self.assign(best[1])
+                    self.window_cache.clear()
+                    gain += lm
+                    self.margins[alone] = (best[0], best[3])
+                    continue
+                self.used_by[group.line].remove(alone)
+                self.groups.pop()
+                group.sites.append(site)
+                group.sites.sort()
+                self.sites[site].group = number
+        return gain
 
     def spintax_edits(self) -> list[SpinnerEdit]:
         """``{head}`` left where a line had no alternative: the head, for sure."""
