@@ -185,3 +185,18 @@ def test_rules_dictionary_reads_the_phrase_rules():
     # Multi-word heads come first, as auto-spinners order their files.
     words = [len(line[0].split()) for line in rules.lines]
     assert words == sorted(words, reverse=True)
+
+
+def test_one_spun_form_from_two_lines(ngram):
+    # Two lines chose the same alternative: "had been" stands for "was" and for "were".
+    dictionary = SpinnerDictionary.loads(
+        "was|had been\nwere|had been\ncar|automobile\ncars|automobiles\n", format="pipe"
+    )
+    original = (
+        "The car was found on Monday. The cars were stolen last week, and the owner "
+        "was told that the cars were damaged."
+    )
+    spun = spin(original, dictionary, seed=0).text
+    assert spun.count("had been") == 4
+    edits = SpinnerModel(dictionary, ngram, page_margin=0.0).restore(spun)
+    assert apply(spun, edits) == original
