@@ -684,6 +684,8 @@ def load_spinner_dictionary(name_or_path: str | Path, *, strict: bool = False) -
     A file's malformed lines are skipped into ``skipped`` unless ``strict``.
     """
     text = str(name_or_path)
+    if not isinstance(name_or_path, Path) and text.lower() == "rules":
+        return rules_spinner_dictionary()
     if not isinstance(name_or_path, Path) and text.lower() in _BUILTIN_OPTIONS:
         return _builtin(text.lower())
     path = Path(name_or_path)
@@ -693,3 +695,24 @@ def load_spinner_dictionary(name_or_path: str | Path, *, strict: bool = False) -
         f"unknown spinner dictionary {text!r}: not a built-in "
         f"({', '.join(_BUILTIN_OPTIONS)}) and no such file"
     )
+
+
+@cache
+def rules_spinner_dictionary() -> SpinnerDictionary:
+    """The "rule-based spinner": the phrase rules (`unspin.rules`) read as spinner lines.
+
+    Each rule says a spinner wrote *spun* for *original*, so the line is
+    ``original|spun1|spun2``, one per original, in the rules' order with multi-word
+    heads first (as auto-spinners order their files). A rule that holds only before a
+    number ("a few #") becomes an ordinary line: a spinner has no context.
+    """
+    from unspin.rules import phrase_rules
+
+    grouped: dict[str, list[str]] = {}
+    for rules in phrase_rules().values():
+        for rule in rules:
+            spun_forms = grouped.setdefault(rule.original, [])
+            if rule.spun != rule.original and rule.spun not in spun_forms:
+                spun_forms.append(rule.spun)
+    ordered = sorted(grouped.items(), key=lambda item: -len(item[0].split()))
+    return SpinnerDictionary("rules", [[head, *spun] for head, spun in ordered if spun])

@@ -1,0 +1,202 @@
+"""Spinner-model restoration with a known dictionary (`unspin.spinner_model`).
+
+Every case is a hand-written sentence and a hand-written dictionary, with the real
+pocketsphinx n-gram model breaking ties.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from unspin.resources.dictionary import SpinnerDictionary, load_spinner_dictionary
+from unspin.resources.lm import default_ngram
+from unspin.spinner import spin
+from unspin.spinner_model import SpinnerEdit, SpinnerModel
+
+TINY = """\
+take part|participate
+part|portion
+said|stated
+says|states
+car|automobile
+cars|automobiles
+big|large
+quickly|rapidly
+"""
+
+
+@pytest.fixture(scope="module")
+def ngram():
+    return default_ngram()
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return SpinnerDictionary.loads(TINY, name="tiny", format="pipe")
+
+
+def apply(text: str, edits: list[SpinnerEdit]) -> str:
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        assert text[edit.start : edit.end] == edit.before
+        text = text[: edit.start] + edit.after + text[edit.end :]
+    return text
+
+
+def test_restores_a_page_spun_with_the_dictionary(tiny, ngram):
+    spun = (
+        "The minister stated that the automobile was stopped rapidly. Police stated the "
+        "automobile had no lights, and the driver stated he was sorry."
+    )
+    edits = SpinnerModel(tiny, ngram).restore(spun)
+    assert apply(spun, edits) == (
+        "The minister said that the car was stopped quickly. Police said the "
+        "car had no lights, and the driver said he was sorry."
+    )
+    for edit in edits:
+        assert 0.5 < edit.confidence <= 1.0
+        assert tiny.lines[edit.evidence.line][0] == edit.after.lower()
+
+
+def test_head_left_standing_rules_its_line_out(tiny, ngram):
+    # "big" stands, so the line big|large was skipped: "large" is original text
+    # (while "stated" and "automobile" have no standing head and are restored).
+    spun = (
+        "The minister stated that the automobile was big. Police stated that a large crowd "
+        "watched the automobile and the driver stated nothing."
+    )
+    edits = SpinnerModel(tiny, ngram).restore(spun)
+    restored = apply(spun, edits)
+    assert "a large crowd" in restored
+    assert "the car was big" in restored
+    assert all(edit.before != "large" for edit in edits)
+
+
+def test_same_spun_form_gets_one_original(ngram):
+    # "stated" is listed by two lines; whichever is chosen, both occurrences agree.
+    dictionary = SpinnerDictionary.loads(
+        "said|stated\ndeclared|stated\ncar|automobile\n", name="two", format="pipe"
+    )
+    spun = (
+        "The officer stated that the automobile had been stolen. The owner of the "
+        "automobile stated that he saw nothing."
+    )
+    edits = SpinnerModel(dictionary, ngram).restore(spun)
+    stated = [edit for edit in edits if edit.before == "stated"]
+    assert len(stated) == 2
+    assert stated[0].after == stated[1].after
+    assert stated[0].evidence.line == stated[1].evidence.line
+    assert any("same form restored 2 times" in c for c in stated[0].evidence.constraints)
+
+
+def test_multi_word_line_listed_first_wins_over_its_words(ngram):
+    original = "Hundreds of runners take part in the race, and part of the road is closed."
+    first = SpinnerDictionary.loads("take part|participate\npart|portion\n", format="pipe")
+    spun = spin(original, first, seed=1).text
+    assert spun == "Hundreds of runners participate in the race, and portion of the road is closed."
+    # Two swaps are little evidence that the page is spun at all: no page margin here.
+    assert apply(spun, SpinnerModel(first, ngram, page_margin=0.0).restore(spun)) == original
+
+    # Listed after its word, "take part" could not have been matched once "part" was
+    # used: restoring both "participate" and "portion" would contradict the spinner.
+    last = SpinnerDictionary.loads("part|portion\ntake part|participate\n", format="pipe")
+    restored = apply(spun, SpinnerModel(last, ngram, page_margin=0.0).restore(spun))
+    assert not ("take part" in restored and "part of the road" in restored)
+
+
+def test_capitals_are_copied_back(tiny, ngram):
+    spun = (
+        "Automobiles were parked outside. The automobiles belonged to the minister, who stated so."
+    )
+    restored = apply(spun, SpinnerModel(tiny, ngram).restore(spun))
+    assert restored == "Cars were parked outside. The cars belonged to the minister, who said so."
+
+
+def test_words_outside_the_dictionary_are_untouched(tiny, ngram):
+    spun = "The minister stated that the automobile was stopped rapidly near the old bridge."
+    edits = SpinnerModel(tiny, ngram).restore(spun)
+    assert {edit.before for edit in edits} <= {"stated", "automobile", "rapidly"}
+
+
+def test_no_inflection_the_spinner_does_not_do(ngram):
+    # The line is for "say" only: the spinner never turns "said" into "stated", so
+    # "stated" is no sign of it and "stated" is not restored to "said" (nor to "say").
+    dictionary = SpinnerDictionary.loads("say|state\ncar|automobile\n", format="pipe")
+    spun = "The officer stated that the automobile had been stolen from the automobile park."
+    edits = SpinnerModel(dictionary, ngram).restore(spun)
+    assert all(edit.before == "automobile" for edit in edits)
+
+
+def test_clean_text_is_left_alone(tiny, ngram):
+    clean = (
+        "The minister said that the car was stopped quickly. Police said the car had no "
+        "lights, and the driver said he would take part in the inquiry into the big crash."
+    )
+    analysis = SpinnerModel(tiny, ngram).analyse(clean)
+    assert analysis.edits == []
+    assert analysis.restored_text == clean
+    assert analysis.page_log_odds < 0
+
+
+def test_spintax_leftover_of_a_line_without_alternatives(ngram):
+    dictionary = SpinnerDictionary.loads("lorry\ncar|automobile\n", format="pipe")
+    spun = spin("The lorry hit the car.", dictionary, seed=0).text
+    assert spun == "The {lorry} hit the automobile."
+    restored = apply(spun, SpinnerModel(dictionary, ngram).restore(spun))
+    assert restored == "The lorry hit the car."
+
+
+def test_round_trip_through_the_simulator(ngram):
+    dictionary = SpinnerDictionary.loads(
+        """\
+police officers|law enforcement officers
+said|stated|declared
+says|states|declares
+car|automobile|vehicle
+cars|automobiles|vehicles
+fire|blaze
+injured|hurt|wounded
+people|individuals|persons
+building|structure|edifice
+quickly|rapidly|swiftly
+arrived|got here|came
+""",
+        name="hand",
+        format="pipe",
+    )
+    original = (
+        "Police officers said the fire started in a parked car on Monday night. Three "
+        "people were injured when the fire quickly spread to the building, officials said. "
+        "Firefighters arrived within minutes, and the injured people were taken to hospital. "
+        "Two cars were destroyed, police officers said."
+    )
+    # Seed 0 picks "wounded" for "injured"; with "hurt" (seeds 3-5) the n-gram model
+    # prefers "were hurt when" and keeps it: a tie the spinner model cannot break.
+    document = spin(original, dictionary, seed=0)
+    assert len(document.substitutions) >= 10
+    edits = SpinnerModel(dictionary, ngram).restore(document.text)
+    assert apply(document.text, edits) == original
+
+
+def test_rules_dictionary_reads_the_phrase_rules():
+    rules = load_spinner_dictionary("rules")
+    by_head = {line[0]: line[1:] for line in rules.lines}
+    assert "as a result of" in by_head["because of"]
+    assert "got here" in by_head["came"]
+    # Multi-word heads come first, as auto-spinners order their files.
+    words = [len(line[0].split()) for line in rules.lines]
+    assert words == sorted(words, reverse=True)
+
+
+def test_one_spun_form_from_two_lines(ngram):
+    # Two lines chose the same alternative: "had been" stands for "was" and for "were".
+    dictionary = SpinnerDictionary.loads(
+        "was|had been\nwere|had been\ncar|automobile\ncars|automobiles\n", format="pipe"
+    )
+    original = (
+        "The car was found on Monday. The cars were stolen last week, and the owner "
+        "was told that the cars were damaged."
+    )
+    spun = spin(original, dictionary, seed=0).text
+    assert spun.count("had been") == 4
+    edits = SpinnerModel(dictionary, ngram, page_margin=0.0).restore(spun)
+    assert apply(spun, edits) == original
