@@ -186,7 +186,7 @@ def test_dolma_tagger_gives_the_batch_attributes(
             [start, end, round(score, 5)]
             for start, end, score in batch_attributes[f"unspin__unspin__{kind}"]
         ]
-    assert attribute_spans({"text": text, "detect": engine.detect(text).to_dict()}) == (
+    assert attribute_spans({"text": text, "detection": engine.detect(text).to_dict()}) == (
         batch_attributes
     )
 

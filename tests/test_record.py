@@ -204,7 +204,8 @@ def test_cli_batch_and_api_write_the_same_record(tmp_path, capsys, engine, index
     for command, extra in [
         ("clean", []),
         ("detect", ["--model", "none"]),
-        ("restore", ["--model", "none"]),
+        # With the index the source's wording is restored, as batch and the server do.
+        ("restore", ["--model", "none", "--db", str(index_path)]),
         ("trace", ["--db", str(index_path)]),
     ]:
         (cli[command],) = _cli_records(capsys, command, "--json", *extra, str(page))

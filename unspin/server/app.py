@@ -550,7 +550,8 @@ def detect_job(state: ServerState, page: str | bytes, page_format: str, doc_id: 
 def restore_job(
     state: ServerState, page: str | bytes, page_format: str, doc_id: str | None
 ) -> dict:
-    return _record(state, ("restore",), page, page_format, doc_id)
+    # With an index, a page whose source is found gets the source's wording (restore --db).
+    return _record(state, ("restore",), page, page_format, doc_id, state.index())
 
 
 def trace_job(state: ServerState, page: str | bytes, page_format: str, doc_id: str | None) -> dict:
