@@ -130,10 +130,17 @@ def test_user_dictionary_is_a_strong_prior_and_names_the_family(tmp_path: Path) 
         "the gathering after the blast, which came as no shock to residents. The international "
         "priest mentioned the gathering would resume."
     )
-    restored = engine.restore(text)
-    # "went off" is fluent English: only the dictionary's prior gets it restored.
-    assert "a bomb exploded near" in restored.text
+    restored = engine.restore_and_explain(text)
+    # The page is explained by acme's spinner model: every form it lists is restored, the
+    # same way everywhere, with the line and constraints as evidence.
+    assert restored.text.startswith("The officials said a bomb")
     assert "The officials left the meeting" in restored.text
+    assert "The foreign minister said the meeting would resume." in restored.text
+    (evidence,) = restored.edits[0].evidence
+    assert evidence.source == "spinner-model" and evidence.resources == ("acme",)
+    # "went off" is fluent English that the page may have had before spinning (the line
+    # for "exploded" is applied only on some pages): the n-gram model keeps it.
+    assert "went off" in restored.text
     detection = engine.detect(text)
     assert detection.family == "acme"
     # Every restored phrase of this page is one of acme's substitutions.

@@ -1,4 +1,4 @@
-"""Spinner-model restoration with a known dictionary (`unspin.spinner_model`).
+"""Spinner-model restoration with a known dictionary (`unspin.engine.spinner_model`).
 
 Every case is a hand-written sentence and a hand-written dictionary, with the real
 pocketsphinx n-gram model breaking ties.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from unspin.engine.spinner_model import SpinnerEdit, SpinnerModel
 from unspin.resources.dictionary import SpinnerDictionary, load_spinner_dictionary
 from unspin.resources.lm import default_ngram
 from unspin.spinner import spin
-from unspin.spinner_model import SpinnerEdit, SpinnerModel
 
 TINY = """\
 take part|participate

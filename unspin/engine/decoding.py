@@ -52,12 +52,10 @@ class Decision:
     @property
     def dictionaries(self) -> set[str]:
         """The user spinner dictionaries that list this substitution."""
-        if self.candidate is None:
-            return set()
         return {
             name
-            for e in self.candidate.evidence
-            if e.source == "dictionary"
+            for e in self.evidence
+            if e.source in ("dictionary", "spinner-model")
             for name in e.resources
         }
 

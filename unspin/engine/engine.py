@@ -28,7 +28,8 @@ from pathlib import Path
 from unspin.engine.calibration import features, spin_probability
 from unspin.engine.candidates import Candidate, gather
 from unspin.engine.config import EngineConfig
-from unspin.engine.decoding import Decision, Decoder, PageState, is_typical_rule_edit
+from unspin.engine.decoding import Decision, Decoder, PageState, is_typical_rule_edit, sigmoid
+from unspin.engine.evidence import Evidence
 from unspin.engine.protect import (
     is_headline,
     name_mask,
@@ -49,6 +50,8 @@ from unspin.engine.sources.spintax import SpintaxSource
 from unspin.engine.sources.terms import TermSource
 from unspin.engine.sources.thesaurus import ThesaurusSource
 from unspin.engine.sources.variants import ListedVariantSource
+from unspin.engine.spinner_model import SpinnerModel
+from unspin.resources.dictionary import SpinnerDictionary
 from unspin.resources.relations import RelationIndex
 from unspin.text import Token, sentences
 
@@ -80,6 +83,17 @@ class SentenceState:
     sites: int
     fast: list[Decision] = field(default_factory=list)
     headline: bool = False
+
+
+def _as_spinner_dictionary(resource: object) -> SpinnerDictionary | None:
+    """The spinner dictionary a loaded `--dict` resource is, if it is one.
+
+    A learned lexicon is not modelled as a spinner: its line order and the rate at which
+    each line is applied are unknown, and with the model's fixed rate its counts go unused
+    (measured on batch --learn's test set: "agency" -> "firm", seen 5 times and never
+    unchanged, was left). It is a strong prior of the generic decode instead.
+    """
+    return resource if isinstance(resource, SpinnerDictionary) else None
 
 
 def ngram_word(token: Token) -> str:
@@ -125,12 +139,19 @@ class Engine:
                 self.relations.add_resource(Path(name).stem, load_lexical(name).entries())
         self.user = RelationIndex()
         self.dictionary_names: list[str] = []
+        self.ngram = default_ngram()
+        # A known spinner's dictionary (or a learned one) is modelled exactly: the spinner
+        # model decides a page it explains; the generic decode keeps the dictionary as a prior
+        # for pages it does not.
+        self.spinner_models: list[tuple[str, SpinnerModel]] = []
         for path in dictionaries:
             resource = load_lexical(Path(path))
             name = getattr(resource, "name", Path(path).stem)
             self.dictionary_names.append(name)
             self.user.add_resource(name, resource.entries())
-        self.ngram = default_ngram()
+            spinner = _as_spinner_dictionary(resource)
+            if spinner is not None and spinner.lines:
+                self.spinner_models.append((name, SpinnerModel(spinner, self.ngram)))
         self.model_name = model
         self.causal = None if model in (None, "none") else load_causal_lm(model, device)
         self.decoder = Decoder(self.ngram, self.causal, self.config)
@@ -243,7 +264,12 @@ class Engine:
         )
         analysis.probability = spin_probability(analysis.verdict_features)
         rule_family = any(is_typical_rule_edit(d, config) for d in counted)
-        if analysis.probability < config.spun_gate:
+        explained = self._spinner_decisions(text)
+        if explained is not None:
+            # A loaded spinner explains the page: its model decides every edit.
+            odds, analysis.decisions = explained
+            analysis.probability = max(analysis.probability, sigmoid(odds))
+        elif analysis.probability < config.spun_gate:
             analysis.decisions = [d for d in fast if d.certain]
         elif self.dictionary_names and not causal:
             # The user dictionary's prior dominates; the agreement weighting was tuned
@@ -254,6 +280,41 @@ class Engine:
         else:
             analysis.decisions = self._decide_causal(text, states, rule_family)
         return analysis
+
+    def _spinner_decisions(self, text: str) -> tuple[float, list[Decision]] | None:
+        """The edits of the loaded spinner that best explains the page, with its log-odds
+        against the page being clean; None when none explains it (its page margin)."""
+        best = None
+        for name, model in self.spinner_models:
+            result = model.analyse(text)
+            if result.edits and (best is None or result.page_log_odds > best[1].page_log_odds):
+                best = (name, result)
+        if best is None:
+            return None
+        name, result = best
+        decisions = []
+        for edit in result.edits:
+            margin = edit.evidence.lm_margin
+            evidence = Evidence(
+                "spinner-model",
+                f"dictionary {name}, line {edit.evidence.line + 1}: "
+                + "; ".join(edit.evidence.constraints),
+                "inverse",
+                (name,),
+                None if margin is None else round(margin, 3),
+            )
+            decisions.append(
+                Decision(
+                    edit.start,
+                    edit.end,
+                    edit.before,
+                    edit.after,
+                    result.page_log_odds,
+                    edit.confidence,
+                    [evidence],
+                )
+            )
+        return result.page_log_odds, decisions
 
     def _redecide_spun(
         self, text: str, states: list[SentenceState], rule_family: bool
