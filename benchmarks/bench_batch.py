@@ -8,7 +8,7 @@ are comparable even on a noisy machine (the load average is recorded with each r
 With ``--learn``: the learn pass of ``unspin batch --learn`` instead (Wikinews articles spun
 with the WordNet spinner dictionary, the sources of half of them indexed with the rest of the
 corpus as distractors, as benchmarks/bench_learn.py builds them): its pages/s with 1 and 2
-local workers against ``unspin.learn.learn`` in this process, on the same pages, and whether
+local workers against ``unspin.learning.learn`` in this process, on the same pages, and whether
 the batch lexicon equals learn()'s (it must: same map code, same merge rule).
 
     python benchmarks/bench_batch.py --learn --docs 60 --out benchmarks/out/batch-learn.json
@@ -101,9 +101,9 @@ def bench_learn_pass(args: argparse.Namespace) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_learn import article_original, spun_pages
 
-    from unspin.index import SourceIndex
-    from unspin.learn import learn
+    from unspin.learning import learn
     from unspin.resources.lexicon import Lexicon
+    from unspin.tracing.index import SourceIndex
 
     records = [json.loads(line) for line in args.data.open(encoding="utf-8") if line.strip()]
     pages = spun_pages(records[: args.docs], "wordnet", 0)

@@ -307,10 +307,10 @@ def widget_section(names: list[str], seeds: int, articles: list[dict]) -> dict:
     pages but were not written from these dictionaries. Also reported: widget-kind lines
     found among the Wikinews sentences (false positives; every one would be body text lost).
     """
-    from unspin import extraction
+    from unspin.bench.spinner import spin
+    from unspin.extraction import article as extraction
     from unspin.resources.dictionary import SpinnerDictionary
     from unspin.resources.lexical import load_builtin
-    from unspin.spinner import spin
 
     lines = [text for _, text in extraction._WIDGET_TEMPLATES] + WIDGET_LINES
     results: dict[str, dict] = {}
@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                "unspin clean (extract)": unspin_clean}  # fmt: skip
     times: dict[str, list[float]] = {name: [] for name in methods}
     outputs: dict[str, list[str]] = {name: [] for name in methods}
-    from unspin import extraction
+    from unspin.extraction import article as extraction
 
     for round_number in range(args.repeat):
         # Every round sees the pages as new: no line-kind cache carried over from the last one.

@@ -32,10 +32,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from build_devsets import DEFAULT_WIKINEWS, LINE_RATES, article_original, read_articles  # noqa: E402
 
+from unspin.bench.spinner import SpunDocument, spin  # noqa: E402
 from unspin.engine.spinner_model import SpinnerEdit, SpinnerModel  # noqa: E402
 from unspin.resources.dictionary import load_spinner_dictionary  # noqa: E402
 from unspin.resources.lm import NGramLM  # noqa: E402
-from unspin.spinner import SpunDocument, spin  # noqa: E402
 
 DEFAULT_DICTS = ("moby", "wordnet", "mythes", "rules")
 _WORD_TOKEN = re.compile(r"\w+(?:['’-]\w+)*")  # the words `substituted_word_fraction` counts

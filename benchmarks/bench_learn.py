@@ -1,6 +1,6 @@
 """Benchmark `unspin learn`: speed of trace + align + mine, and the learned lexicon's quality.
 
-Set-up (issue 14): the Wikinews dev articles spun with the simulator (`unspin.spinner.spin`)
+Set-up (issue 14): the Wikinews dev articles spun with the simulator (`unspin.bench.spinner.spin`)
 and the built-in WordNet spinner dictionary at the dev sets' line rate (0.6, as
 `benchmarks/build_devsets.py`). The originals of the first ``--indexed`` spun pages go into
 a fresh SQLite index, with the originals of the articles beyond ``--pages`` as distractors;
@@ -8,7 +8,7 @@ the other spun pages have no source in the index ("test pages").
 
 Measured:
 
-- speed: `unspin.learn.learn` over every spun page (index build excluded), pages/s in wall
+- speed: `unspin.learning.learn` over every spun page (index build excluded), pages/s in wall
   and CPU time (one process, one core);
 - pages traced, and test pages wrongly traced (should be none);
 - precision of the mining: share of the pairs mined from each traced page (distinct pairs a
@@ -35,11 +35,11 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 from build_devsets import DEFAULT_WIKINEWS, LINE_RATES, article_original  # noqa: E402
 
-from unspin.index import SourceIndex  # noqa: E402
-from unspin.learn import learn  # noqa: E402
+from unspin.bench.spinner import SpunDocument, spin  # noqa: E402
+from unspin.learning import learn  # noqa: E402
 from unspin.resources.dictionary import load_spinner_dictionary  # noqa: E402
 from unspin.resources.lexicon import Lexicon  # noqa: E402
-from unspin.spinner import SpunDocument, spin  # noqa: E402
+from unspin.tracing.index import SourceIndex  # noqa: E402
 
 CURVE = (10, 25, 50, 100, 150)
 

@@ -1,4 +1,4 @@
-"""Benchmark reading limits in `unspin.inputs`: time linear in input size, memory bounded.
+"""Benchmark reading limits in `unspin.extraction.inputs`: time linear in input size, memory bounded.
 
 Three measurements, all on inputs generated into a temporary folder (nothing is downloaded):
 
@@ -74,7 +74,7 @@ def write_records(path: Path, size: int, block: bytes, compressed: bool) -> None
 
 
 def time_reading(path: Path) -> tuple[float, int, int]:
-    from unspin.inputs import Document, read_documents
+    from unspin.extraction.inputs import Document, read_documents
 
     started = time.perf_counter()
     documents = errors = 0

@@ -39,9 +39,9 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 from distractors import DEFAULT_CORPUS, generate, load_corpus  # noqa: E402
 
-from unspin.fingerprint import anchor_hashes  # noqa: E402
-from unspin.index import SourceIndex  # noqa: E402
 from unspin.tracing import DEFAULT_THRESHOLD, trace  # noqa: E402
+from unspin.tracing.fingerprint import anchor_hashes  # noqa: E402
+from unspin.tracing.index import SourceIndex  # noqa: E402
 
 SWEEP = (0.4, 0.45, 0.5, 0.55)
 REUSE_SHARE = 0.05

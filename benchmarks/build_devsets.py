@@ -32,9 +32,9 @@ import sys
 import time
 from pathlib import Path
 
+from unspin.bench.spinner import SpunDocument, spin
 from unspin.resources import available_lexical
 from unspin.resources.dictionary import load_spinner_dictionary
-from unspin.spinner import SpunDocument, spin
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WIKINEWS = REPO_ROOT.parent / "shared" / "data" / "wikinews" / "articles.jsonl"

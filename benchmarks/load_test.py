@@ -86,12 +86,40 @@ def is_loopback(url: str) -> bool:
 
 
 def rss_kib(pid: int) -> int | None:
+    """RSS of the server and of its worker processes (`--workers N` starts N of them)."""
+    total = _own_rss_kib(pid)
+    if total is None:
+        return None
+    for child in _children(pid):
+        total += _own_rss_kib(child) or 0
+    return total
+
+
+def _own_rss_kib(pid: int) -> int | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
     return int(match.group(1)) if match else None
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of `pid` (worker processes and the resource tracker)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = Path(f"/proc/{parent}/task").iterdir()
+            kids = [
+                int(child) for task in tasks for child in (task / "children").read_text().split()
+            ]
+        except OSError:
+            continue
+        found.extend(kids)
+        pending.extend(kids)
+    return found
 
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:

@@ -143,7 +143,7 @@ def test_job_options_are_checked_up_front(tmp_path: Path, kwargs: dict, message:
 
 def test_clean_gives_one_record_per_input_record_in_order(tmp_path: Path) -> None:
     from unspin.extraction import extract
-    from unspin.inputs import read_documents
+    from unspin.extraction.inputs import read_documents
 
     texts = paragraphs(23)
     first = write_jsonl(tmp_path / "a.jsonl", texts[:17], prefix="a")
@@ -475,7 +475,7 @@ def test_a_timeout_in_a_thread_names_the_stage_and_keeps_earlier_results() -> No
     import threading
 
     from unspin.batch import DocumentProcessor
-    from unspin.inputs import Document
+    from unspin.extraction.inputs import Document
 
     processor = DocumentProcessor(
         ("clean", "probe"), task_functions={"probe": f"{MODULE}:loop_forever"}, time_limit=0.3
@@ -640,8 +640,8 @@ def test_dolma_attributes_beside_the_documents(
 
 
 def test_trace_task_uses_the_index(tmp_path: Path) -> None:
-    from unspin.index import SourceIndex
     from unspin.tracing import trace
+    from unspin.tracing.index import SourceIndex
 
     originals = paragraphs(5)
     db = tmp_path / "originals.db"
@@ -781,7 +781,7 @@ def spin(text: str) -> str:
 def learn_set(tmp_path: Path) -> tuple[Path, Path]:
     """(index of the originals, pages.jsonl: the three spun copies, the unindexed page, the
     untouched chess report)."""
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
     db = tmp_path / "originals.db"
     with SourceIndex(db) as index:
@@ -806,9 +806,9 @@ def learn_job(pages: Path, db: Path, output: Path, *, learn: bool = True) -> Bat
 def test_learn_restores_a_page_whose_source_is_not_indexed(
     tmp_path: Path, learn_set: tuple[Path, Path]
 ) -> None:
-    from unspin.index import SourceIndex
-    from unspin.learn import learn
+    from unspin.learning import learn
     from unspin.resources.lexicon import Lexicon
+    from unspin.tracing.index import SourceIndex
 
     db, pages = learn_set
     output = tmp_path / "out.jsonl"

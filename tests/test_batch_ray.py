@@ -70,7 +70,7 @@ def test_ray_learn_gives_the_local_lexicon_and_output(local_ray, tmp_path: Path)
     """`--learn` on Ray: the learn pass's map runs in actors, the same lexicon and records."""
     from test_batch import LEARN_ORIGINALS, UNINDEXED_SPUN, learn_job, spin, write_jsonl
 
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
     db = tmp_path / "originals.db"
     with SourceIndex(db) as index:

@@ -87,7 +87,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, engine):
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
     originals = [
         {

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from unspin.extraction import Article, ExtractionError, clean_text, extract
-from unspin.inputs import Document
+from unspin.extraction.inputs import Document
 
 ORIGINAL_TITLE = "Deputy Foreign Minister says US positions came as no surprise"
 SPUN_TITLE = "Deputy International Minister says US positions got here as no shock"

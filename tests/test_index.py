@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from unspin.fingerprint import SKETCH_SIZE, anchor_terms, make_sketch, term_hash
-from unspin.index import PAGE_SIZE, SourceDocument, SourceIndex, SourceIndexError
+from unspin.tracing.fingerprint import SKETCH_SIZE, anchor_terms, make_sketch, term_hash
+from unspin.tracing.index import PAGE_SIZE, SourceDocument, SourceIndex, SourceIndexError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from unspin import inputs
-from unspin.inputs import Document, DocumentError, decode_bytes, read_documents, sniff_format
+from unspin.extraction import inputs
+from unspin.extraction.inputs import (
+    Document,
+    DocumentError,
+    decode_bytes,
+    read_documents,
+    sniff_format,
+)
 
 PAGE = (
     "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Quake hits town</title></head>"

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from unspin.cli import main
-from unspin.index import SourceIndex
-from unspin.learn import learn, mine_aligned, restore_from_source
+from unspin.learning import learn, mine_aligned, restore_from_source
 from unspin.resources import LexicalResource, load_lexical
 from unspin.resources.lexicon import HEADER, Lexicon, LexiconError
 from unspin.restoration import apply_edits
 from unspin.tracing import Passage
+from unspin.tracing.index import SourceIndex
 
 # Hand-written originals, each with its own names and numbers (what tracing anchors on).
 ORIGINALS = [
@@ -311,7 +311,7 @@ def test_restore_from_source_on_the_bundled_example(tmp_path):
     by the engine ("individuals", "officers", "broken", "12 months", "inflicting") comes
     back, and the page becomes its source (typographic apostrophes aside)."""
     from unspin.extraction import extract
-    from unspin.inputs import read_documents
+    from unspin.extraction.inputs import read_documents
     from unspin.tracing import trace
 
     examples = Path(__file__).resolve().parent.parent / "examples"

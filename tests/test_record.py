@@ -46,7 +46,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def index_path(tmp_path_factory):
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
     path = tmp_path_factory.mktemp("index") / "sources.db"
     with SourceIndex(path) as index:
@@ -121,7 +121,7 @@ def test_process_fills_what_was_asked_and_one_analysis_serves_both(engine, valid
 
 def test_process_takes_an_extracted_article_and_a_reader_error(engine):
     from unspin.extraction import extract
-    from unspin.inputs import DocumentError
+    from unspin.extraction.inputs import DocumentError
 
     article = extract(SPUN_TEXT, format="text", id="a1")
     record = process(article, ("clean",))

@@ -166,9 +166,9 @@ def test_agreeing_resources_restore_more_on_a_spun_page(wikinews_articles) -> No
     only one resource knows a larger one: more sites restored, no more untouched words
     changed than with uniform priors (unseen protocol: WordNet or MyThes spins, is not loaded)."""
     from unspin.bench.metrics import Site, score_restoration
+    from unspin.bench.spinner import spin
     from unspin.resources import available_lexical
     from unspin.resources.dictionary import load_spinner_dictionary
-    from unspin.spinner import spin
 
     if not {"wordnet", "mythes", "moby"} <= set(available_lexical()):
         pytest.skip("needs the WordNet, MyThes and Moby resources")
@@ -201,8 +201,8 @@ def test_agreeing_resources_restore_more_on_a_spun_page(wikinews_articles) -> No
 def test_agreement_weighting_is_off_with_a_user_dictionary(tmp_path, wikinews_articles) -> None:
     """With a spinner dictionary loaded its prior decides: the agreement weighting, tuned
     without one, made the seen protocol worse (54.0% -> 51.9% exact, more false edits)."""
+    from unspin.bench.spinner import spin
     from unspin.resources.dictionary import load_spinner_dictionary
-    from unspin.spinner import spin
 
     path = tmp_path / "gather.txt"
     path.write_text("meeting|gathering\nsaid|mentioned\nsurprise|shock\n", encoding="utf-8")
@@ -263,7 +263,7 @@ def test_words_and_phrases_on_a_spun_page(
 
 
 def test_a_few_is_about_only_before_a_number(engine: Engine) -> None:
-    from unspin.rules import phrase_rules
+    from unspin.resources.rules import phrase_rules
 
     (rule,) = [r for r in phrase_rules()["a few"] if r.original == "about"]
     assert rule.applies("200") and rule.applies("twenty")
@@ -385,7 +385,7 @@ def test_rule_family_bonus_only_after_a_typical_rule_edit(engine: Engine) -> Non
 
     def decided(spun: str, original: str) -> Decision:
         """An edit as the engine makes it: the candidate carries the best matching rule."""
-        from unspin.rules import phrase_rules
+        from unspin.resources.rules import phrase_rules
 
         priors = [r.log_prior for r in phrase_rules().get(spun, ()) if r.original == original]
         cand = Candidate(

@@ -70,7 +70,7 @@ def client(server):
 @pytest.fixture(scope="module")
 def index_path(tmp_path_factory, wikinews_articles):
     """A real SQLite source index: the hand-made original plus 30 Wikinews articles."""
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
     path = tmp_path_factory.mktemp("index") / "sources.db"
     originals = [

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from unspin.bench.spinner import SpunDocument, spin
 from unspin.cli import main
 from unspin.resources.dictionary import SpinnerDictionary
-from unspin.spinner import SpunDocument, spin
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -294,7 +294,7 @@ def test_builtin_moby_spins_news_at_a_realistic_rate(wikinews_articles):
 
 def test_token_lookup_finds_exactly_what_the_head_pattern_finds():
     """The spinner's fast path (token lookup, anchored matches) equals a full pattern scan."""
-    from unspin.spinner import _WORD, _head_spans
+    from unspin.bench.spinner import _WORD, _head_spans
 
     spinner = dictionary(
         "art|x",

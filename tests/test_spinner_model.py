@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from unspin.bench.spinner import spin
 from unspin.engine.spinner_model import SpinnerEdit, SpinnerModel
 from unspin.resources.dictionary import SpinnerDictionary, load_spinner_dictionary
 from unspin.resources.lm import default_ngram
-from unspin.spinner import spin
 
 TINY = """\
 take part|participate

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from unspin.index import SourceIndex
 from unspin.tracing import DEFAULT_THRESHOLD, TraceResult, align_passages, trace
+from unspin.tracing.index import SourceIndex
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -254,7 +254,7 @@ def test_cli_index_and_trace(wikinews_articles, tmp_path, vocabulary):
 
 _TRACE_ONE = """
 import json, sys
-from unspin.index import SourceIndex
+from unspin.tracing.index import SourceIndex
 from unspin.tracing import trace
 with SourceIndex(sys.argv[1], create=False) as index:
     page = open(sys.argv[2], encoding="utf-8").read()
@@ -266,8 +266,8 @@ with SourceIndex(sys.argv[1], create=False) as index:
 def test_trace_scores_do_not_depend_on_the_hash_seed(tmp_path, wikinews_articles) -> None:
     """Regression: ties among candidate source sentences were broken in set-iteration order,
     so the same page scored 0.8793 or 0.88 depending on PYTHONHASHSEED."""
+    from unspin.bench.spinner import spin
     from unspin.resources.dictionary import load_spinner_dictionary
-    from unspin.spinner import spin
 
     article = next(a for a in wikinews_articles if a["id"] == "wikinews/0218")
     original = f"{article['title']}\n\n{article['text']}"
@@ -328,7 +328,7 @@ def test_short_page_with_only_common_anchors_finds_its_source(tmp_path, monkeypa
     # Regression: a page whose anchors all exceeded the lookup cap found no candidate at all
     # (at 1,000,000 documents even verbatim copies were lost).  The rarest anchors are read
     # first, within the budget, and a few are read whatever the cap.
-    import unspin.index as index_module
+    import unspin.tracing.index as index_module
 
     names = "Alpha Kestrel, Brono Vale, Carro Dunmere and Delia Fenwick of Harrowgate"
     documents = [

@@ -2,15 +2,22 @@
 
 The pipeline, one module and one public function a stage:
 
-    extract(page)       -> Article       unspin/extraction.py
+    extract(page)       -> Article       unspin/extraction/article.py
     detect(text)        -> Detection     unspin/detection.py
     restore(text)       -> Restoration   unspin/restoration.py
-    trace(text, index)  -> TraceResult   unspin/tracing.py
+    trace(text, index)  -> TraceResult   unspin/tracing/tracer.py
 
 and the four assembled once, for one document:
 
     process(document, tasks) -> Record   unspin/pipeline.py
                                           (JSON: unspin/data/record.schema.json)
+
+and, from traced pages, the spinner's dictionary:
+
+    learn(pages, index)  -> LearnReport   unspin/learning.py
+
+The engine behind detect and restore is the package unspin/engine/ (docs/engine.md has
+its map); thesauri, language models and spinner dictionaries are in unspin/resources/.
 
 Stage modules are named by noun so that the function `unspin.detect` is never
 shadowed by a submodule of the same name. Names are imported lazily so that
@@ -34,7 +41,8 @@ _LAZY = {
     "Restoration": "unspin.restoration",
     "trace": "unspin.tracing",
     "TraceResult": "unspin.tracing",
-    "SourceIndex": "unspin.index",
+    "SourceIndex": "unspin.tracing",
+    "learn": "unspin.learning",
     "Engine": "unspin.engine",
     "process": "unspin.pipeline",
     "Record": "unspin.pipeline",

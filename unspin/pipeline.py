@@ -28,16 +28,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unspin.detection import detection_from_analysis
-from unspin.extraction import Article, error_message, extract
+from unspin.extraction import Article, extract
 from unspin.restoration import restoration_from_analysis, with_source
+from unspin.text import error_message
 
 if TYPE_CHECKING:
     from unspin.detection import Detection
     from unspin.engine import Engine
-    from unspin.index import SourceIndex
-    from unspin.inputs import Document, DocumentError
+    from unspin.extraction.inputs import Document, DocumentError
     from unspin.restoration import Restoration
     from unspin.tracing import TraceResult
+    from unspin.tracing.index import SourceIndex
 
 __all__ = ["RECORD_FIELDS", "SCHEMA_PATH", "TASKS", "Record", "load_schema", "process"]
 
@@ -113,9 +114,9 @@ def process(
 ) -> Record:
     """Run ``tasks`` on one document and return its :class:`Record`.
 
-    ``document`` is a :class:`~unspin.inputs.Document`, a page (HTML or text, str or bytes of
+    ``document`` is a :class:`~unspin.extraction.inputs.Document`, a page (HTML or text, str or bytes of
     any encoding, read as ``format``, given ``id``), or an already extracted
-    :class:`~unspin.extraction.Article`. A :class:`~unspin.inputs.DocumentError` from the
+    :class:`~unspin.extraction.Article`. A :class:`~unspin.extraction.inputs.DocumentError` from the
     reader gives a record holding only its id, source and message.
 
     ``tasks`` are from :data:`TASKS` plus the names in ``functions`` (custom tasks:
@@ -198,7 +199,7 @@ def process(
 
 
 def _is_read_error(document: Any) -> bool:
-    from unspin.inputs import DocumentError
+    from unspin.extraction.inputs import DocumentError
 
     return isinstance(document, DocumentError)
 

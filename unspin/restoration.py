@@ -13,8 +13,8 @@ from unspin.engine.results import Edit, Restoration, apply_edits, restoration_fr
 
 if TYPE_CHECKING:
     from unspin.engine import Engine
-    from unspin.index import SourceIndex
     from unspin.tracing import Match
+    from unspin.tracing.index import SourceIndex
 
 __all__ = [
     "Edit",
@@ -49,7 +49,7 @@ def with_source(restoration: Restoration, match: Match, index: SourceIndex) -> R
     those passages (what the farm added, paragraphs the alignment missed) the engine's own
     edits stand.
     """
-    from unspin.learn import restore_from_source
+    from unspin.learning import restore_from_source
 
     source = index.get(match.source_id)
     if source is None:  # removed from the index since tracing

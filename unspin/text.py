@@ -271,3 +271,15 @@ def one_line(error: BaseException) -> str:
     """An exception as one line for a user: its message, or its type when it has none."""
     text = " ".join(str(error).split())
     return text or type(error).__name__
+
+
+def error_message(error: BaseException) -> str:
+    """One line for the user: the message of our own errors, the type too for others.
+
+    ValueErrors (ExtractionError among them) and timeouts carry messages written for users;
+    any other exception is shown with its type, since its message alone may not say much.
+    """
+    text = one_line(error)
+    if isinstance(error, ValueError | TimeoutError) and str(error).strip():
+        return text
+    return f"{type(error).__name__}: {text}" if str(error).strip() else text

@@ -230,13 +230,13 @@ class BatchSummary:
 
 
 def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
-    """Input files with folders expanded the way `unspin.inputs.read_documents` walks them.
+    """Input files with folders expanded the way `unspin.extraction.inputs.read_documents` walks them.
 
     Paths are kept as given (relative stays relative) so each record's `source` reads the way the
     user wrote the command. Standard input cannot be resumed, so it is refused; a missing path is
     a usage error before any work starts (a batch job should fail fast, not after hours).
     """
-    from unspin.inputs import FOLDER_SUFFIXES
+    from unspin.extraction.inputs import FOLDER_SUFFIXES
 
     files: list[Path] = []
     for raw in inputs:
@@ -274,12 +274,12 @@ def file_marker_name(file_index: int) -> str:
 
 def read_records(path: Path, job: BatchJob) -> Iterator[Any]:
     """Every record of one input file, in order: Document or DocumentError (never raises per record)."""
-    from unspin.inputs import read_documents
+    from unspin.extraction.inputs import read_documents
 
     try:
         yield from read_documents([str(path)], text_key=job.text_key, id_key=job.id_key)
     except Exception as exc:  # a reader bug must cost one record, not the run
-        from unspin.inputs import DocumentError
+        from unspin.extraction.inputs import DocumentError
 
         yield DocumentError(id=None, source=str(path), message=f"cannot read: {one_line(exc)}")
 

@@ -1,10 +1,10 @@
 """The learn pass of ``unspin batch --learn``: map (per page, in the workers), reduce (driver).
 
 Map: each worker's `unspin.batch.processor.PageLearner` traces a page against the index and
-mines it (`unspin.learn.mine_page`); its compact record (the page's pairs and unchanged counts)
+mines it (`unspin.learning.mine_page`); its compact record (the page's pairs and unchanged counts)
 goes into shards in the job's work folder, `OUTPUT.shards/learn/`, written and resumed exactly
 like the main pass's shards, by the same engines. Reduce: the driver reads the shards once,
-merges the pages' counts with `unspin.learn.merge_mined` (the rule `learn` applies: every
+merges the pages' counts with `unspin.learning.merge_mined` (the rule `learn` applies: every
 word's unchanged count, a phrase's only when it is a spun form) and writes the lexicon beside
 the output, `OUTPUT.lexicon.tsv` (`BatchJob.lexicon_path`). The main pass then adds it to the
 engine's dictionaries.
@@ -98,7 +98,7 @@ def learn_lexicon(
 
 def merge_learn_shards(work: WorkDir) -> tuple[Any, dict[str, int]]:
     """The reduce step: one lexicon from every learn record of `work`, and its counts."""
-    from unspin.learn import merge_mined
+    from unspin.learning import merge_mined
     from unspin.resources.lexicon import Lexicon
 
     mined = Lexicon()

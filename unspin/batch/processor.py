@@ -66,7 +66,7 @@ class DocumentProcessor:
 
             self.engine = Engine(**dict(engine_options or {}))
         if "trace" in self.tasks:
-            from unspin.index import SourceIndex
+            from unspin.tracing.index import SourceIndex
 
             if db is None:
                 raise BatchError("the trace task needs --db PATH")
@@ -103,7 +103,7 @@ class PageLearner:
     a compact record instead of the pipeline record: ``{"id", "source", "traced", "pairs",
     "unchanged", "error"}`` where ``pairs`` (spun -> original -> count) and ``unchanged``
     (form -> count, every word and phrase seen unchanged) are the page's
-    `unspin.learn.mine_page` lexicon, empty when the page did not trace. The driver merges
+    `unspin.learning.mine_page` lexicon, empty when the page did not trace. The driver merges
     these records into one lexicon (`unspin.batch.learning`). The text mined is the record's
     ``text`` (the same extraction as the main pass).
     """
@@ -111,8 +111,8 @@ class PageLearner:
     def __init__(
         self, *, db: str | Path, threshold: float | None = None, time_limit: float | None = None
     ) -> None:
-        from unspin.index import SourceIndex
         from unspin.tracing import DEFAULT_THRESHOLD
+        from unspin.tracing.index import SourceIndex
 
         if not Path(db).exists():
             raise BatchError(f"{db}: no such index (make one with `unspin index add`)")
@@ -122,7 +122,7 @@ class PageLearner:
 
     def process(self, item: Any) -> dict[str, Any]:
         """The learn record of one Document or DocumentError; never raises for a bad page."""
-        from unspin.learn import mine_page
+        from unspin.learning import mine_page
         from unspin.pipeline import process
 
         result: dict[str, Any] = {

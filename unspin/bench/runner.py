@@ -507,8 +507,8 @@ def _speed(runs: Sequence[SystemRun]) -> list[dict[str, Any]]:
 def run_tracing(sets: DevSets, workdir: Path) -> dict[str, Any]:
     """Index the originals, trace every spun copy the spinner changed: top-1 and mean
     reciprocal rank per set."""
-    from unspin.index import SourceIndex
     from unspin.tracing import trace
+    from unspin.tracing.index import SourceIndex
 
     originals: dict[str, str] = {}
     for document in [*sets.clean, *(d for docs in sets.spun.values() for d in docs)]:

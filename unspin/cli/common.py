@@ -117,7 +117,8 @@ def run_documents(
     failed = False
     found = False
     written = 0
-    from unspin.extraction import error_message, iter_articles
+    from unspin.extraction import iter_articles
+    from unspin.text import error_message
 
     for article, error, container in iter_articles(
         names,
@@ -132,7 +133,7 @@ def run_documents(
                 payload, plain = process(article)
             except Exception as exc:  # noqa: BLE001 - report, then go on with the next document
                 _raise_if_debugging(exc)
-                from unspin.inputs import DocumentError
+                from unspin.extraction.inputs import DocumentError
 
                 error = DocumentError(
                     article.id, _source_of(article), error_message(exc), container
@@ -178,7 +179,7 @@ def run_pipeline(
     ``findings(record)`` marks documents with findings (exit code 1). ``options`` go to
     ``process`` (engine, index, top_k, threshold...).
     """
-    from unspin.inputs import read_documents
+    from unspin.extraction.inputs import read_documents
     from unspin.pipeline import process
 
     names = input_names(args)

@@ -44,7 +44,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from unspin.index import SourceIndexError
+    from unspin.tracing.index import SourceIndexError
 
     try:
         if args.index_command == "add":
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_stats(args: argparse.Namespace) -> int:
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
     with SourceIndex(args.db, create=False) as index:
         stats = index.stats()
@@ -70,7 +70,7 @@ def _run_stats(args: argparse.Namespace) -> int:
 
 
 def _run_add(args: argparse.Namespace) -> int:
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
     if args.batch_size < 1:
         print("unspin index: --batch-size must be at least 1", file=sys.stderr)

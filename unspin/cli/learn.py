@@ -1,4 +1,4 @@
-"""`unspin learn`: learn a spinner's dictionary from traced pages (see `unspin.learn`)."""
+"""`unspin learn`: learn a spinner's dictionary from traced pages (see `unspin.learning`)."""
 
 from __future__ import annotations
 
@@ -58,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
 
     from unspin.cli.common import input_names
     from unspin.extraction import iter_articles
-    from unspin.index import SourceIndex, SourceIndexError
-    from unspin.learn import learn
+    from unspin.learning import learn
     from unspin.resources.lexicon import Lexicon, LexiconError
     from unspin.tracing import DEFAULT_THRESHOLD
+    from unspin.tracing.index import SourceIndex, SourceIndexError
 
     threshold = DEFAULT_THRESHOLD if args.min_score is None else args.min_score
     if not 0.0 <= threshold <= 1.0:

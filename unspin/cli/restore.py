@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.db:
         return run_pipeline(args, ("restore",), plain, engine=engine)
-    from unspin.index import SourceIndex, SourceIndexError
+    from unspin.tracing.index import SourceIndex, SourceIndexError
 
     try:
         index = SourceIndex(args.db, create=False)

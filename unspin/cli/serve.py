@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         if not db.is_file():
             return _error(f"{db}: no such index (build one with `unspin index add --db {db} ...`)")
         try:
-            from unspin.index import SourceIndex
+            from unspin.tracing.index import SourceIndex
 
             SourceIndex(db, create=False).close()
         except Exception as error:  # a user's file: say what is wrong in one line

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 def _spin_article(
     article: Article, dictionary: SpinnerDictionary, args: argparse.Namespace
 ) -> tuple[dict[str, Any], str]:
-    from unspin.spinner import spin
+    from unspin.bench.spinner import spin
 
     source_id = article.id or ""
     # Per-document seed, so one document's output does not depend on the others.

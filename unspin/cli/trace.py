@@ -40,8 +40,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from unspin.index import SourceIndex, SourceIndexError
     from unspin.tracing import DEFAULT_THRESHOLD
+    from unspin.tracing.index import SourceIndex, SourceIndexError
 
     if args.top_k < 1:
         print("unspin trace: --top-k must be at least 1", file=sys.stderr)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from unspin.resources.relations import RelationIndex
-from unspin.rules import phrase_rules
+from unspin.resources.rules import phrase_rules
 from unspin.text import SENTENCE_END, STOPWORDS, URL_RE, Token, adjacent, lemmas_of
 
 _QUOTED_RE = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]{1,2000})[\"\u201d]")

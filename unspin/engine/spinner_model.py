@@ -1,6 +1,6 @@
 """Restoration under the spinner's own model, for a page spun with a known dictionary.
 
-Auto-spinners of the WordPress family (reproduced by `unspin.spinner.spin`) apply their
+Auto-spinners of the WordPress family (reproduced by `unspin.bench.spinner.spin`) apply their
 dictionary line by line: every occurrence of a line's head (as written, lower case or
 Capitalised, whole word) that no earlier line already replaced becomes *one*
 alternative, chosen once for the page, its first letter capitalised where the head's
@@ -42,7 +42,7 @@ from unspin.resources.lm import NGramLM
 
 __all__ = ["SpinnerAnalysis", "SpinnerEdit", "SpinnerEvidence", "SpinnerModel"]
 
-# The spinner's notion of a word (`unspin.spinner`): heads match between \w boundaries,
+# The spinner's notion of a word (`unspin.bench.spinner`): heads match between \w boundaries,
 # so "known" in "well-known" is a word to it, and so it is here.
 _WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")

@@ -699,14 +699,14 @@ def load_spinner_dictionary(name_or_path: str | Path, *, strict: bool = False) -
 
 @cache
 def rules_spinner_dictionary() -> SpinnerDictionary:
-    """The "rule-based spinner": the phrase rules (`unspin.rules`) read as spinner lines.
+    """The "rule-based spinner": the phrase rules (`unspin.resources.rules`) read as spinner lines.
 
     Each rule says a spinner wrote *spun* for *original*, so the line is
     ``original|spun1|spun2``, one per original, in the rules' order with multi-word
     heads first (as auto-spinners order their files). A rule that holds only before a
     number ("a few #") becomes an ordinary line: a spinner has no context.
     """
-    from unspin.rules import phrase_rules
+    from unspin.resources.rules import phrase_rules
 
     grouped: dict[str, list[str]] = {}
     for rules in phrase_rules().values():

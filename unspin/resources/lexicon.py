@@ -20,7 +20,7 @@ File format (UTF-8, tab-separated, documented in docs/engine.md "Learned lexicon
 - one row per (spun, original) pair; ``unchanged`` repeats the spun form's count on
   each of its rows; a row with an empty original only carries an unchanged count
   (every single word seen unchanged is kept, so that a word that becomes a spun form
-  in a later crawl already has its count, see `unspin.learn`);
+  in a later crawl already has its count, see `unspin.learning`);
 - spun and original phrases are lower case unless their capitals matter (a
   capitalised word inside a sentence, an acronym): "Weekday" -> "Monday".
 

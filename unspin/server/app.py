@@ -46,6 +46,7 @@ from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 
 from unspin import __version__
+from unspin.text import one_line
 
 log = logging.getLogger("unspin.server")
 
@@ -474,7 +475,7 @@ class ServerState:
             return None
         index = getattr(self._local, "index", None)
         if index is None:
-            from unspin.index import SourceIndex
+            from unspin.tracing.index import SourceIndex
 
             index = SourceIndex(self.db, create=False)
             self._local.index = index
@@ -626,16 +627,11 @@ async def _run_job(
             404, "this server has no source index; start it with `unspin serve --db PATH`"
         )
     except ValueError as error:  # ExtractionError and other bad-document errors
-        return _json_message(422, _one_line(error))
+        return _json_message(422, one_line(error))
     except Exception as error:
         log.exception("unexpected error while processing a document")
-        return _json_message(500, f"internal error: {_one_line(error)}")
+        return _json_message(500, f"internal error: {one_line(error)}")
     return JSONResponse(result)
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 # --------------------------------------------------------------------------- the application
@@ -859,7 +855,7 @@ def _parse_json_body(body: bytes) -> Any:
     try:
         return pydantic_core.from_json(body)
     except ValueError as error:
-        raise HTTPException(422, f"invalid JSON: {_one_line(error)}") from None
+        raise HTTPException(422, f"invalid JSON: {one_line(error)}") from None
 
 
 class _JSONBodyRequest(Request):

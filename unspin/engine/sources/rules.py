@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from unspin.engine.evidence import Evidence
 from unspin.engine.sources import Proposal, SpunSpan
-from unspin.rules import phrase_rules
+from unspin.resources.rules import phrase_rules
 
 
 class PhraseRuleSource:

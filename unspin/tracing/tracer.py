@@ -3,7 +3,7 @@
 Two steps:
 
 1. *Find sources.* The page's anchors (names, acronyms, numbers — what a
-   spinner leaves alone, see `unspin.fingerprint`) are looked up in the
+   spinner leaves alone, see `unspin.tracing.fingerprint`) are looked up in the
    index's inverted postings; the documents sharing the rarest anchors become
    candidates, and each candidate is scored by the estimated share of the
    page's anchors it contains (bottom-k containment from its stored sketch).
@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass, field
 from itertools import chain
 from typing import Any
 
-from unspin.fingerprint import Sketch, anchor_hashes
-from unspin.index import IndexedSketch, SourceIndex
+from unspin.tracing.fingerprint import Sketch, anchor_hashes
+from unspin.tracing.index import IndexedSketch, SourceIndex
 
 DEFAULT_THRESHOLD = 0.5
 """Minimum match score. On the development set (100,000 distractors) 0.24 % of spun copies
@@ -208,7 +208,7 @@ def _weighted_containment(sketch: Sketch, weight: dict[int, float]) -> tuple[flo
     """IDF-weighted share of page anchors in the sketched document, and the shared count.
 
     Only page anchors in the sketch's hash range are comparable (bottom-k
-    containment estimate, see `unspin.fingerprint`).
+    containment estimate, see `unspin.tracing.fingerprint`).
     """
     members = set(sketch.hashes)
     total = shared = 0.0

@@ -49,7 +49,7 @@ from unspin.resources.lexicon import Lexicon
 from unspin.tracing import DEFAULT_THRESHOLD, Passage, align_passages, trace
 
 if TYPE_CHECKING:
-    from unspin.index import SourceIndex
+    from unspin.tracing.index import SourceIndex
 
 __all__ = [
     "MAX_PHRASE_WORDS",

@@ -26,8 +26,10 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from unspin.text import error_message
+
 if TYPE_CHECKING:
-    from unspin.inputs import Document, DocumentError
+    from unspin.extraction.inputs import Document, DocumentError
 
 __all__ = [
     "Article",
@@ -35,7 +37,6 @@ __all__ = [
     "ExtractionError",
     "Removed",
     "clean_text",
-    "error_message",
     "extract",
     "iter_articles",
 ]
@@ -127,12 +128,12 @@ def extract(
 ) -> Article:
     """The article of an HTML page or a text dump.
 
-    ``page`` is a string, bytes of any encoding, or a :class:`~unspin.inputs.Document`
+    ``page`` is a string, bytes of any encoding, or a :class:`~unspin.extraction.inputs.Document`
     (whose id, format and meta are used). ``format`` is ``"auto"`` (sniffed),
     ``"html"`` or ``"text"``. Raises :class:`ExtractionError` when nothing usable can
     be extracted.
     """
-    from unspin.inputs import Document, decode_bytes, looks_binary, sniff_format
+    from unspin.extraction.inputs import Document, decode_bytes, looks_binary, sniff_format
 
     if format not in ("auto", "html", "text"):
         raise ExtractionError(f"unknown format {format!r} (use auto, html or text)")
@@ -1152,18 +1153,6 @@ def _paragraphs(lines: list[str], keep: list[bool], paragraph_mode: str) -> list
 # (moved here from unspin.cli.common: a library function used by the CLI, batch and index)
 
 
-def error_message(exc: BaseException) -> str:
-    """One line for the user: the message of our own errors, the type too for others.
-
-    ValueErrors (ExtractionError among them) and timeouts carry messages written for users;
-    any other exception is shown with its type, since its message alone may not say much.
-    """
-    text = " ".join(str(exc).split())
-    if isinstance(exc, ValueError | TimeoutError) and text:
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def iter_articles(
     inputs: Sequence[str], *, text_key: str = "text", id_key: str = "id", format: str = "auto"
 ) -> Iterator[tuple[Article | None, DocumentError | None, str]]:
@@ -1175,7 +1164,7 @@ def iter_articles(
     """
     import os
 
-    from unspin.inputs import DocumentError, read_documents
+    from unspin.extraction.inputs import DocumentError, read_documents
 
     for item in read_documents(inputs, text_key=text_key, id_key=id_key):
         if isinstance(item, DocumentError):

@@ -3,7 +3,7 @@
 Layout (schema version 1):
 
 - `docs`: one row per original — id, title, url, date, the body compressed
-  with zlib, and the document's anchor sketch (see `unspin.fingerprint`).
+  with zlib, and the document's anchor sketch (see `unspin.tracing.fingerprint`).
   The text a match's `source_start`/`source_end` offsets point into is the
   *full text*: the title, a blank line, then the body (just the body when the
   title is empty) — `SourceDocument.full_text`.
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unspin.fingerprint import (
+from unspin.tracing.fingerprint import (
     SKETCH_SIZE,
     Sketch,
     anchor_hashes,

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from unspin.text import one_line
+
 # One document larger than this is refused with a clear error instead of being fed
 # to regex- and tree-based extraction (a news article is a few kB; 50 MB on one
 # line is a broken dump, not an article). The limit holds while reading: no more
@@ -209,11 +211,6 @@ def _size_message(size: int | None) -> str:
     return f"document too large ({size / 1e6:.1f} MB; the limit is {limit})"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 # --------------------------------------------------------------------------- reading
 
 
@@ -270,7 +267,7 @@ def _read_path(path: Path, *, text_key: str, id_key: str) -> Iterator[Document |
     try:
         handle = path.open("rb")
     except OSError as exc:
-        yield DocumentError(None, str(path), f"cannot read: {exc.strerror or _one_line(exc)}")
+        yield DocumentError(None, str(path), f"cannot read: {exc.strerror or one_line(exc)}")
         return
     with handle:
         yield from _read_stream(
@@ -314,11 +311,11 @@ def _read_stream(
             # Damage the reader did not already report (e.g. cut between two records).
             yield DocumentError(None, source, gzip_stream.error, container)
     except OSError as exc:
-        yield DocumentError(None, source, f"cannot read: {_one_line(exc)}", container)
+        yield DocumentError(None, source, f"cannot read: {one_line(exc)}", container)
     except (MemoryError, RecursionError, ValueError, LookupError, UnicodeError) as exc:
         # Whatever else a malformed input provokes ends this input only, with one line.
         yield DocumentError(
-            None, source, f"cannot read: {type(exc).__name__}: {_one_line(exc)}", container
+            None, source, f"cannot read: {type(exc).__name__}: {one_line(exc)}", container
         )
 
 
@@ -396,7 +393,7 @@ class _GzipStream(io.RawIOBase):
             self.error = "truncated gzip data (the file ends in the middle of a record)"
         except (gzip.BadGzipFile, zlib.error) as exc:
             data = b""
-            self.error = f"corrupt gzip data: {_one_line(exc)}"
+            self.error = f"corrupt gzip data: {one_line(exc)}"
         if not data:
             self._eof = True
         count = len(data)
@@ -481,7 +478,7 @@ def _read_jsonl(
             record = json.loads(decode_bytes(raw))
         except ValueError as exc:
             yield DocumentError(
-                f"{name}:{line_number}", line_source, f"invalid JSON: {_one_line(exc)}", "jsonl"
+                f"{name}:{line_number}", line_source, f"invalid JSON: {one_line(exc)}", "jsonl"
             )
             continue
         if not isinstance(record, dict):
@@ -584,7 +581,7 @@ def _read_parquet(
                     id_key=id_key,
                 )
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for broken files
-        yield DocumentError(None, source, f"cannot read Parquet: {_one_line(exc)}", "parquet")
+        yield DocumentError(None, source, f"cannot read Parquet: {one_line(exc)}", "parquet")
 
 
 # --------------------------------------------------------------------------- WARC
@@ -607,9 +604,7 @@ def _read_warc(stream: IO[bytes], name: str, source: str) -> Iterator[Document |
             if item is not None:
                 yield item
     except Exception as exc:  # noqa: BLE001 - FastWARC raises several types for broken streams
-        yield DocumentError(
-            None, f"{source}#{number + 1}", f"broken WARC: {_one_line(exc)}", "warc"
-        )
+        yield DocumentError(None, f"{source}#{number + 1}", f"broken WARC: {one_line(exc)}", "warc")
 
 
 def _document_from_warc_record(
