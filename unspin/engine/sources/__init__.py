@@ -12,9 +12,9 @@ list it in `Engine._sources` (unspin/engine/engine.py).  Weights belong in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from unspin.engine.evidence import Evidence
 
@@ -54,6 +54,31 @@ class Proposal:
     listed_term: bool = False  # listed one way only for a same-shape phrase ("profound learning")
 
 
+T = TypeVar("T")
+
+# Bound on remembered phrases: the same words recur in every article, but a long-running
+# worker must not grow without limit.
+PHRASE_CACHE_ENTRIES = 200_000
+
+
+class PhraseCache(Generic[T]):
+    """A source's candidates per phrase, computed once (a plain dict: safe to share between
+    threads, where a race only computes a phrase twice)."""
+
+    def __init__(self, limit: int = PHRASE_CACHE_ENTRIES) -> None:
+        self.limit = limit
+        self._entries: dict[str, list[T]] = {}
+
+    def get(self, phrase: str, compute: Callable[[str], Iterable[T]]) -> list[T]:
+        found = self._entries.get(phrase)
+        if found is None:
+            found = list(compute(phrase))
+            if len(self._entries) > self.limit:
+                self._entries.clear()
+            self._entries[phrase] = found
+        return found
+
+
 class CandidateSource(Protocol):
     """Proposes originals for spans of a page."""
 
@@ -62,4 +87,4 @@ class CandidateSource(Protocol):
     def propose(self, span: SpunSpan) -> Iterable[Proposal]: ...
 
 
-__all__ = ["CandidateSource", "Proposal", "SpunSpan"]
+__all__ = ["CandidateSource", "PhraseCache", "Proposal", "SpunSpan"]

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from unspin.engine.config import EngineConfig
 from unspin.engine.evidence import Evidence
-from unspin.engine.sources import Proposal, SpunSpan
-from unspin.engine.sources.thesaurus import FORMS_CACHE_ENTRIES, skips_thesauri
+from unspin.engine.sources import PhraseCache, Proposal, SpunSpan
+from unspin.engine.sources.thesaurus import skips_thesauri
 from unspin.resources.relations import RelationIndex
 from unspin.text import STOPWORDS, inflect_phrase_like, lemmas_of
 
@@ -43,7 +43,7 @@ class TermSource:
                 head, tail = phrase.split(" ")
                 pairs.setdefault(head, set()).add(tail)
         self._second_words = pairs  # first word -> second words of two-word terms
-        self._cache: dict[str, list[Proposal]] = {}
+        self._cache: PhraseCache[Proposal] = PhraseCache()
 
     def propose(self, span: SpunSpan) -> list[Proposal]:
         if span.words == 1 or skips_thesauri(span):
@@ -52,14 +52,7 @@ class TermSource:
 
     def forms(self, phrase: str) -> list[Proposal]:
         """Candidates for a two-word phrase whose words were replaced by synonyms (cached)."""
-        cached = self._cache.get(phrase)
-        if cached is not None:
-            return cached
-        result = list(self._forms(phrase))
-        if len(self._cache) > FORMS_CACHE_ENTRIES:
-            self._cache.clear()
-        self._cache[phrase] = result
-        return result
+        return self._cache.get(phrase, self._forms)
 
     def _forms(self, phrase: str) -> Iterator[Proposal]:
         config = self.config

@@ -9,14 +9,10 @@ from dataclasses import dataclass
 
 from unspin.engine.config import EngineConfig
 from unspin.engine.evidence import Evidence
-from unspin.engine.sources import Proposal, SpunSpan
+from unspin.engine.sources import PhraseCache, Proposal, SpunSpan
 from unspin.resources.lm import NGramLM
 from unspin.resources.relations import RelationIndex
 from unspin.text import ARTICLES, STOPWORDS, inflect_phrase_like, lemmas_of
-
-# Bound on remembered phrases: the same words recur in every article, but a long-running
-# worker must not grow without limit.
-FORMS_CACHE_ENTRIES = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +36,7 @@ class ThesaurusSource:
         self.relations = relations
         self.ngram = ngram
         self.config = config
-        self._cache: dict[str, list[ThesaurusForm]] = {}
+        self._cache: PhraseCache[ThesaurusForm] = PhraseCache()
 
     def propose(self, span: SpunSpan) -> Iterator[Proposal]:
         if skips_thesauri(span):
@@ -57,9 +53,9 @@ class ThesaurusSource:
 
     def forms(self, phrase: str) -> list[ThesaurusForm]:
         """The inflected candidates of a lower-case spun phrase (cached)."""
-        cached = self._cache.get(phrase)
-        if cached is not None:
-            return cached
+        return self._cache.get(phrase, self._forms)
+
+    def _forms(self, phrase: str) -> list[ThesaurusForm]:
         config = self.config
         spun_words = phrase.count(" ") + 1
         keys = [phrase]
@@ -106,9 +102,6 @@ class ThesaurusSource:
                 # not the reverse) and the same shape: see `term_for_term`.
                 term = one_way and term_for_term(form, phrase)
                 result.append(ThesaurusForm(form, evidence, prior, len(resources), knowing, term))
-        if len(self._cache) > FORMS_CACHE_ENTRIES:
-            self._cache.clear()
-        self._cache[phrase] = result
         return result
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from unspin.engine.config import EngineConfig
 from unspin.engine.evidence import Evidence
-from unspin.engine.sources import Proposal, SpunSpan
-from unspin.engine.sources.thesaurus import FORMS_CACHE_ENTRIES, skips_thesauri
+from unspin.engine.sources import PhraseCache, Proposal, SpunSpan
+from unspin.engine.sources.thesaurus import skips_thesauri
 from unspin.resources.relations import RelationIndex
 from unspin.text import STOPWORDS, inflect_phrase_like
 
@@ -23,7 +23,7 @@ class ListedVariantSource:
     def __init__(self, relations: RelationIndex, config: EngineConfig) -> None:
         self.relations = relations
         self.config = config
-        self._cache: dict[str, list[Proposal]] = {}
+        self._cache: PhraseCache[Proposal] = PhraseCache()
 
     def propose(self, span: SpunSpan) -> list[Proposal]:
         if span.words == 1 or skips_thesauri(span):
@@ -32,14 +32,7 @@ class ListedVariantSource:
 
     def forms(self, phrase: str) -> list[Proposal]:
         """Candidates for a two-word phrase through a synonym of one of its words (cached)."""
-        cached = self._cache.get(phrase)
-        if cached is not None:
-            return cached
-        result = list(self._forms(phrase))
-        if len(self._cache) > FORMS_CACHE_ENTRIES:
-            self._cache.clear()
-        self._cache[phrase] = result
-        return result
+        return self._cache.get(phrase, self._forms)
 
     def _forms(self, phrase: str) -> Iterator[Proposal]:
         config = self.config
