@@ -93,3 +93,12 @@ def test_no_private_name_is_imported_from_another_module() -> None:
             if private:
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{line} {target}: {private}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_word_lists_are_one_family() -> None:
+    """One closed-class list; the engine's and tracing's stop words are drawn from it (plus
+    the halves of contractions, and the reporting verbs every news sentence has)."""
+    from unspin.text import FUNCTION_WORDS, STOPWORDS, TRACING_STOP_WORDS
+
+    assert STOPWORDS - FUNCTION_WORDS == {"s", "t"}
+    assert TRACING_STOP_WORDS - FUNCTION_WORDS == {"said", "say", "says"}

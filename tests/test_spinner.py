@@ -294,7 +294,8 @@ def test_builtin_moby_spins_news_at_a_realistic_rate(wikinews_articles):
 
 def test_token_lookup_finds_exactly_what_the_head_pattern_finds():
     """The spinner's fast path (token lookup, anchored matches) equals a full pattern scan."""
-    from unspin.bench.spinner import _WORD, _head_spans
+    from unspin.bench.spinner import _head_spans
+    from unspin.text import SPINNER_WORD_RE as _WORD
 
     spinner = dictionary(
         "art|x",

@@ -235,9 +235,9 @@ def test_cli_index_and_trace(wikinews_articles, tmp_path, vocabulary):
         "unrelated",
     ]
     for line, article in zip(lines, wikinews_articles[:3], strict=False):
-        assert line["matches"][0]["source_id"] == article["id"]
-        assert line["matches"][0]["passages"]
-    assert lines[-1]["matches"] == []
+        assert line["trace"]["matches"][0]["source_id"] == article["id"]
+        assert line["trace"]["matches"][0]["passages"]
+    assert lines[-1]["trace"]["matches"] == []
 
     plain = _unspin(
         "trace", "--db", db, "-", stdin=crude_spin(full_text(wikinews_articles[4]), vocabulary, rng)

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from unspin.engine.evidence import Evidence
 from unspin.engine.results import Edit
-from unspin.resources.dictionary import FUNCTION_WORDS
 from unspin.resources.lexicon import Lexicon
+from unspin.text import FUNCTION_WORDS, WORD_OR_MARK_RE
 from unspin.tracing import DEFAULT_THRESHOLD, Passage, align_passages, trace
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ __all__ = [
 MAX_PHRASE_WORDS = 4
 """A replaced run longer than this on either side is a rewrite, not one substitution."""
 
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 _SENTENCE_END = frozenset(".!?")
 # A line where at least this share of the words of 4+ letters are capitalised is a title:
 # its capitals do not mark names.
@@ -92,7 +91,7 @@ class _Tokens:
         title_lines = _title_lines(text)
         initial = True  # the next word starts a sentence
         previous_end = line = 0
-        for match in _TOKEN.finditer(text):
+        for match in WORD_OR_MARK_RE.finditer(text):
             token = match.group()
             start = match.start()
             breaks = text.count("\n", previous_end, start)

@@ -22,6 +22,17 @@ TOKEN_RE = re.compile(
     r"|\S"  # anything else, one character at a time
 )
 SENTENCE_END = {".", "!", "?"}
+# Other views of a word, each for one kind of work:
+# - a word as an auto-spinner matches it (between \w boundaries: "known" in "well-known"):
+#   the simulator, spinner dictionaries and the spinner model must agree with each other;
+SPINNER_WORD_RE = re.compile(r"\w+")
+# - a word with its inner apostrophes ("don't"), for tracing and for aligning a page with its
+#   source; with ``|[^\w\s]`` (WORD_OR_MARK_RE) punctuation marks are tokens of their own;
+WORD_RE = re.compile(r"\w+(?:['\u2019]\w+)*")
+WORD_OR_MARK_RE = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
+# - a word with its inner apostrophes and hyphens ("co-operation"), for scoring restorations.
+HYPHENATED_WORD_RE = re.compile(r"\w+(?:['\u2019\-]\w+)*")
+HYPHENATED_WORD_OR_MARK_RE = re.compile(r"\w+(?:['\u2019\-]\w+)*|[^\w\s]")
 
 
 @dataclass(slots=True)
@@ -168,6 +179,50 @@ def inflect_phrase_like(candidate: str, spun: str) -> tuple[str, ...]:
             results.append(" ".join([*cand_words[:-1], form]))
     return tuple(dict.fromkeys(results)) or (candidate,)
 
+
+# The word lists, all here so that they are read together (tests/test_layout.py checks that
+# the narrower ones are drawn from FUNCTION_WORDS).
+
+# Closed-class English words (determiners, pronouns, prepositions, conjunctions,
+# auxiliaries and modals, particles, common adverbs of degree/time). A hand list
+# because the stop lists at hand (justext, trafilatura) are frequency lists that
+# also contain content words such as "said" or "year", which spinners do swap.
+FUNCTION_WORDS = frozenset(
+    """
+    a about above across after afterwards again against all almost alone along already also
+    although always am among amongst an and another any anybody anyone anything anyway
+    anywhere are around as at be became because become becomes been before beforehand
+    behind being below beside besides between beyond both but by can cannot could did do
+    does doing done down during each either else elsewhere enough etc even ever every
+    everybody everyone everything everywhere except few for from further had has have
+    having he hence her here hers herself him himself his how however i if in indeed into
+    is it its itself just least less many may me meanwhile might mine more moreover most
+    mostly much must my myself neither never nevertheless next no nobody none noone nor
+    not nothing now nowhere of off often on once one only onto or other others otherwise
+    our ours ourselves out over own per perhaps please quite rather same shall she should
+    since so some somebody someone something sometime sometimes somewhere still such than
+    that the their theirs them themselves then thence there thereafter thereby therefore
+    therein thereupon these they this those though through throughout thru thus to
+    together too toward towards under unless until up upon us very via was we well were
+    what whatever when whence whenever where whereafter whereas whereby wherein whereupon
+    wherever whether which while whither who whoever whole whom whose why will with
+    within without would yet you your yours yourself yourselves
+    mr mrs ms dr st
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+# Function words: spinners leave them, so they carry the sentence skeleton in
+# bigrams, but alone they say nothing about which sentence is which.
+_TRACING_STOP_WORD_TEXT = (
+    "a about above after again against all also am an and any are as at be because been before "
+    "being below between both but by can could did do does doing down during each few for from "
+    "further had has have having he her here hers herself him himself his how i if in into is "
+    "it its itself just me more most my no nor not now of off on once only or other our ours "
+    "out over own same she should so some such than that the their theirs them then there "
+    "these they this those through to too under until up very was we were what when where "
+    "which while who whom why will with would you your said says say"
+)
+TRACING_STOP_WORDS = frozenset(_TRACING_STOP_WORD_TEXT.split())
 
 # Function words: thesaurus relations of these are noise ("the" -> "th'"); only phrase rules
 # propose replacements for them.

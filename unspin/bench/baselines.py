@@ -16,8 +16,7 @@ from typing import Any
 
 from unspin.detection import Detection, Span
 from unspin.restoration import Edit, Restoration, apply_edits
-
-_WORD = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
+from unspin.text import HYPHENATED_WORD_OR_MARK_RE
 
 
 class NoOpRestorer:
@@ -44,7 +43,7 @@ class TorturedEntry:
 
 
 def _key(text: str) -> tuple[str, ...]:
-    return tuple(token.casefold() for token in _WORD.findall(text))
+    return tuple(token.casefold() for token in HYPHENATED_WORD_OR_MARK_RE.findall(text))
 
 
 def parse_pps_line(line: str) -> TorturedEntry | None:
@@ -121,7 +120,10 @@ class TorturedPhraseLookup:
         )
 
     def _hits(self, text: str) -> tuple[list[tuple[int, int, TorturedEntry]], int]:
-        tokens = [(m.start(), m.end(), m.group().casefold()) for m in _WORD.finditer(text)]
+        tokens = [
+            (m.start(), m.end(), m.group().casefold())
+            for m in HYPHENATED_WORD_OR_MARK_RE.finditer(text)
+        ]
         words = [token for _, _, token in tokens]
         present = None  # n-grams of the document, built only if some entry needs context
         hits = []

@@ -11,23 +11,22 @@ tokens and edit distance so the three figures count the same things.
 from __future__ import annotations
 
 import math
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Protocol
 
-_TOKEN = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
+from unspin.text import HYPHENATED_WORD_OR_MARK_RE
 
 
 def tokenize(text: str) -> list[tuple[int, int, str]]:
     """Tokens of `text` as (start, end, token) with character offsets."""
-    return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    return [(m.start(), m.end(), m.group()) for m in HYPHENATED_WORD_OR_MARK_RE.finditer(text)]
 
 
 def token_strings(text: str) -> list[str]:
-    return [m.group() for m in _TOKEN.finditer(text)]
+    return [m.group() for m in HYPHENATED_WORD_OR_MARK_RE.finditer(text)]
 
 
 # --------------------------------------------------------------------------- documents

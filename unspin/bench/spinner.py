@@ -23,18 +23,15 @@ text, so scoring needs no re-alignment.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import asdict, dataclass, field
 
 from unspin.resources.dictionary import SpinnerDictionary
+from unspin.text import HYPHENATED_WORD_RE, SPINNER_WORD_RE
 
 __all__ = ["MODES", "SpunDocument", "Substitution", "spin"]
 
 MODES = ("dictionary", "random")
 DEFAULT_RANDOM_RATE = 0.3
-
-_WORD = re.compile(r"\w+")
-_WORD_TOKEN = re.compile(r"\w+(?:['’-]\w+)*")
 
 
 @dataclass
@@ -85,7 +82,7 @@ class SpunDocument:
 
     def substituted_word_fraction(self) -> float:
         """Share of the original's words that lie inside a substituted span."""
-        words = [match.span() for match in _WORD_TOKEN.finditer(self.original)]
+        words = [match.span() for match in HYPHENATED_WORD_RE.finditer(self.original)]
         if not words:
             return 0.0
         spans = [(sub.original_start, sub.original_end) for sub in self.substitutions]
@@ -126,7 +123,7 @@ def spin(
     replacements: list[tuple[int, int, str]] = []
 
     tokens: dict[str, list[tuple[int, int]]] = {}
-    for match in _WORD.finditer(text):
+    for match in SPINNER_WORD_RE.finditer(text):
         tokens.setdefault(match.group(), []).append(match.span())
 
     for number in _candidate_lines(tokens, dictionary):
@@ -187,14 +184,14 @@ def _head_spans(
     head = dictionary.lines[number][0]
     lower = head.lower()
     forms = dict.fromkeys([head, lower, lower[:1].upper() + lower[1:]])
-    if _WORD.fullmatch(head):
+    if SPINNER_WORD_RE.fullmatch(head):
         return sorted(span for form in forms for span in tokens.get(form, ()))
     pattern = dictionary.head_pattern(number)
-    if not _WORD.match(head):  # starts with punctuation (".22 caliber"): scan the text
+    if not SPINNER_WORD_RE.match(head):  # starts with punctuation (".22 caliber"): scan the text
         return [match.span() for match in pattern.finditer(text)]
     # A phrase can only start where a token equals its first word: try the pattern
     # there (lookbehind still sees the text before), not across the whole text.
-    first_words = {_WORD.match(form).group() for form in forms}
+    first_words = {SPINNER_WORD_RE.match(form).group() for form in forms}
     starts = sorted(start for word in first_words for start, _ in tokens.get(word, ()))
     spans: list[tuple[int, int]] = []
     for start in starts:

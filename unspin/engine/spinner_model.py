@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 
 from unspin.resources.dictionary import SpinnerDictionary
 from unspin.resources.lm import NGramLM
+from unspin.text import SPINNER_WORD_RE
 
 __all__ = ["SpinnerAnalysis", "SpinnerEdit", "SpinnerEvidence", "SpinnerModel"]
 
 # The spinner's notion of a word (`unspin.bench.spinner`): heads match between \w boundaries,
 # so "known" in "well-known" is a word to it, and so it is here.
-_WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
 _SENTENCE_BREAK = re.compile(r"[.!?]|\n")
 _SPINTAX = re.compile(r"\{([^{}\n]{1,100})\}")
@@ -129,7 +129,7 @@ class _Index:
         bare_heads: dict[str, int] = {}
 
         def register(form: str) -> str | None:
-            words = _WORD.findall(form.lower())
+            words = SPINNER_WORD_RE.findall(form.lower())
             normal = _normal(form)
             # Only forms that start and end with a word character can be matched on
             # token boundaries (thesaurus entries always do; ".22 caliber" does not).
@@ -157,7 +157,7 @@ class _Index:
                     alternative_of.setdefault(alt_normal, []).append((number, alt))
         heads_by_words: dict[tuple[str, ...], list[int]] = {}
         for normal, lines in head_of.items():
-            heads_by_words.setdefault(tuple(_WORD.findall(normal)), []).extend(lines)
+            heads_by_words.setdefault(tuple(SPINNER_WORD_RE.findall(normal)), []).extend(lines)
         phrase_lengths: dict[str, set[int]] = {}
         for words in heads_by_words:
             if len(words) > 1:
@@ -260,7 +260,7 @@ class _Decoder:
         self.model = model
         self.index = model._index
         self.text = text
-        self.tokens = [match.span() for match in _WORD.finditer(text)]
+        self.tokens = [match.span() for match in SPINNER_WORD_RE.finditer(text)]
         self.lower = [text[start:end].lower() for start, end in self.tokens]
         self.lm_words = [
             "ten" if word[:1].isdigit() else word for word in self.lower
@@ -401,7 +401,7 @@ class _Decoder:
     def site_words(self, number: int) -> list[str]:
         """The n-gram words of a site restored to its group's line."""
         line = self.groups[self.sites[number].group].line
-        return _WORD.findall(self.index.heads[line].lower())
+        return SPINNER_WORD_RE.findall(self.index.heads[line].lower())
 
     def base_window(self, c: int) -> float:
         """`window` of cluster ``c`` in the current state, cached until a move is kept."""
@@ -538,7 +538,7 @@ class _Decoder:
         text (over the site), with how many times: those lines cannot have been used."""
         site = self.sites[number]
         own = self.groups[site.group].line
-        own_words = tuple(_WORD.findall(self.index.heads[own].lower()))
+        own_words = tuple(SPINNER_WORD_RE.findall(self.index.heads[own].lower()))
         reach = self.index.longest_head - 1
         if len(own_words) == 1 and own_words[0] not in self.index.phrase_words:
             return {}  # only a phrase head can take in this word: none has it
@@ -557,7 +557,9 @@ class _Decoder:
                 words.append((self.lower[token], -1))
                 token += 1
                 continue
-            words.extend((word, cover) for word in _WORD.findall(self.index.heads[line].lower()))
+            words.extend(
+                (word, cover) for word in SPINNER_WORD_RE.findall(self.index.heads[line].lower())
+            )
             token = covering.last
         found: dict[int, int] = {}
         inside_at = [i for i, (_, cover) in enumerate(words) if cover == number]
@@ -725,7 +727,7 @@ class _Decoder:
         )
         scored = []
         for line in options:
-            words = _WORD.findall(self.index.heads[line].lower())
+            words = SPINNER_WORD_RE.findall(self.index.heads[line].lower())
             gain = sum(self.window(cluster, words) for cluster in clusters) - base
             scored.append((gain + self.model.line_cost(line), line))
         scored.sort(key=lambda item: -item[0])

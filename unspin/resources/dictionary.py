@@ -41,10 +41,10 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from unspin.resources import LexicalResource, ResourceUnavailable
+from unspin.text import FUNCTION_WORDS, SPINNER_WORD_RE
 
 __all__ = [
     "FORMATS",
-    "FUNCTION_WORDS",
     "DictionaryError",
     "SpinnerDictionary",
     "builtin_spinner_dictionaries",
@@ -53,37 +53,8 @@ __all__ = [
 
 FORMATS = ("pipe", "spintax", "csv")
 
-# Closed-class English words (determiners, pronouns, prepositions, conjunctions,
-# auxiliaries and modals, particles, common adverbs of degree/time). A hand list
-# because the stop lists at hand (justext, trafilatura) are frequency lists that
-# also contain content words such as "said" or "year", which spinners do swap.
-FUNCTION_WORDS = frozenset(
-    """
-    a about above across after afterwards again against all almost alone along already also
-    although always am among amongst an and another any anybody anyone anything anyway
-    anywhere are around as at be became because become becomes been before beforehand
-    behind being below beside besides between beyond both but by can cannot could did do
-    does doing done down during each either else elsewhere enough etc even ever every
-    everybody everyone everything everywhere except few for from further had has have
-    having he hence her here hers herself him himself his how however i if in indeed into
-    is it its itself just least less many may me meanwhile might mine more moreover most
-    mostly much must my myself neither never nevertheless next no nobody none noone nor
-    not nothing now nowhere of off often on once one only onto or other others otherwise
-    our ours ourselves out over own per perhaps please quite rather same shall she should
-    since so some somebody someone something sometime sometimes somewhere still such than
-    that the their theirs them themselves then thence there thereafter thereby therefore
-    therein thereupon these they this those though through throughout thru thus to
-    together too toward towards under unless until up upon us very via was we well were
-    what whatever when whence whenever where whereafter whereas whereby wherein whereupon
-    wherever whether which while whither who whoever whole whom whose why will with
-    within without would yet you your yours yourself yourselves
-    mr mrs ms dr st
-    """.split()  # noqa: SIM905 (a word list reads better as text)
-)
-
 # A spinnable thesaurus entry: lower-case words (letters, inner hyphens/apostrophes).
 _ENTRY = re.compile(r"^[a-z]+(?:['-][a-z]+)*(?: [a-z]+(?:['-][a-z]+)*)*$")
-_WORD_CHARS = re.compile(r"\w+")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _SPINTAX_GROUP = re.compile(r"\{([^{}]*)\}")
 
@@ -145,7 +116,7 @@ class SpinnerDictionary:
         if self._by_first_word is None:
             index: dict[str, list[tuple[int, frozenset[str]]]] = {}
             for number, line in enumerate(self.lines):
-                words = _WORD_CHARS.findall(line[0].lower())
+                words = SPINNER_WORD_RE.findall(line[0].lower())
                 if words:
                     index.setdefault(words[0], []).append((number, frozenset(words)))
             self._by_first_word = index

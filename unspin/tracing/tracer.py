@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import chain
 from typing import Any
 
+from unspin.text import TRACING_STOP_WORDS, WORD_RE
 from unspin.tracing.fingerprint import Sketch, anchor_hashes
 from unspin.tracing.index import IndexedSketch, SourceIndex
 
@@ -82,20 +83,6 @@ FULL_CREDIT_SIMILARITY = 0.4
 in proportion: a spun copy's sentences sit around 0.45, a paraphrase on the same story lower."""
 
 _SENTENCE_RE = re.compile(r"[^\n.!?]*(?:[.!?]+[\"'”’)\]]*(?=\s|$)|\n|$)|[^\n]+")
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
-
-# Function words: spinners leave them, so they carry the sentence skeleton in
-# bigrams, but alone they say nothing about which sentence is which.
-_STOP_WORD_TEXT = (
-    "a about above after again against all also am an and any are as at be because been before "
-    "being below between both but by can could did do does doing down during each few for from "
-    "further had has have having he her here hers herself him himself his how i if in into is "
-    "it its itself just me more most my no nor not now of off on once only or other our ours "
-    "out over own same she should so some such than that the their theirs them then there "
-    "these they this those through to too under until up very was we were what when where "
-    "which while who whom why will with would you your said says say"
-)
-_STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
 
 
 @dataclass
@@ -238,7 +225,7 @@ def _sentences(text: str) -> tuple[list[tuple[int, int]], list[set[str | tuple[s
     lower = text.lower()
     if len(lower) != len(text):  # a few characters lower-case to two ("İ"): slice first
         lower = None
-    findall = _WORD_RE.findall
+    findall = WORD_RE.findall
     spans: list[tuple[int, int]] = []
     features: list[set[str | tuple[str, str]]] = []
     for match in _SENTENCE_RE.finditer(text):
@@ -251,7 +238,7 @@ def _sentences(text: str) -> tuple[list[tuple[int, int]], list[set[str | tuple[s
         words = findall(lower, start, end) if lower is not None else findall(stripped.lower())
         if not words:
             continue
-        feature = set(words) - _STOP_WORDS
+        feature = set(words) - TRACING_STOP_WORDS
         feature.update(zip(words, words[1:], strict=False))
         spans.append((start, end))
         features.append(feature)
@@ -260,7 +247,7 @@ def _sentences(text: str) -> tuple[list[tuple[int, int]], list[set[str | tuple[s
 
 def _bigram_set(text: str) -> set[tuple[str, str]]:
     """Word bigrams of a whole text, built in C-speed steps (the alignment gate)."""
-    words = _WORD_RE.findall(text.lower())
+    words = WORD_RE.findall(text.lower())
     return set(zip(words, words[1:], strict=False))
 
 
