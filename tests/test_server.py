@@ -449,6 +449,7 @@ _content_types = st.sampled_from(
 )
 
 
+@pytest.mark.slow  # 150 examples, some of them real analyses: minutes on a loaded machine
 @settings(
     max_examples=150,
     deadline=None,
