@@ -250,12 +250,21 @@ def _changed_span(base_ids: Sequence[int], ids: list[int], tail: int) -> _Span:
     return _Span(ids, prefix, stop, base_stop)
 
 
-def _log_softmax_rows(rows):
+def _target_logprobs(rows, targets: Sequence[int]) -> list[float]:
+    """ln softmax(rows[i])[targets[i]] for each row, in float32 blocks of 64 rows.
+
+    Rows are 49,152 wide: a whole-article float64 log-softmax took ~1 GB of temporaries."""
     import numpy as np
 
-    rows = np.asarray(rows, dtype=np.float64)
-    peak = rows.max(axis=1, keepdims=True)
-    return rows - peak - np.log(np.exp(rows - peak).sum(axis=1, keepdims=True))
+    rows = np.asarray(rows)
+    result: list[float] = []
+    for start in range(0, len(rows), 64):
+        block = np.asarray(rows[start : start + 64], dtype=np.float32)
+        peak = block.max(axis=1)
+        norm = peak + np.log(np.exp(block - peak[:, None]).sum(axis=1))
+        picked = block[np.arange(len(block)), targets[start : start + len(block)]]
+        result.extend((picked - norm).tolist())
+    return result
 
 
 def _diff_bounds(a: Sequence[int], b: Sequence[int]) -> tuple[int, int]:
@@ -296,6 +305,7 @@ class _LlamaCppBackend(_Backend):
         self._base_text: str | None = None
         self._base_ids: list[int] = []
         self._base_lp: list[float] = []
+        self._kv_ids: list[int] = []  # the tokens the llama.cpp cache holds now
 
     def close(self) -> None:
         llm, self.llm = getattr(self, "llm", None), None
@@ -308,19 +318,24 @@ class _LlamaCppBackend(_Backend):
         return [self.bos, *ids][: self.llm.n_ctx() - 1]
 
     def _eval_from(self, ids: list[int], start: int, stop: int) -> list[float]:
-        """Evaluate ids[start:stop] on top of a cache holding ids[:start]; their log-probs."""
-        self.llm.n_tokens = start
-        self.llm.eval(ids[start:stop])
-        scores = self.llm.scores[start - 1 : stop - 1]
-        lp = _log_softmax_rows(scores)
-        return [float(lp[i, ids[start + i]]) for i in range(stop - start)]
+        """Log-probs of ids[start:stop] (start >= 1), reusing the cache where it holds ids.
+
+        The cache holds whatever was evaluated last (`_kv_ids`), often another variant: only
+        its common prefix with `ids` is kept, and token start - 1 is always evaluated again,
+        since its logits row may hold another variant's."""
+        keep = min(start - 1, _diff_bounds(self._kv_ids, ids)[0])
+        self.llm.n_tokens = keep  # eval() drops the cache cells from here on
+        self._kv_ids = []  # unknown if eval fails
+        self.llm.eval(ids[keep:stop])
+        self._kv_ids = ids[:stop]
+        return _target_logprobs(self.llm.scores[start - 1 : stop - 1], ids[start:stop])
 
     def _load_base(self, text: str) -> None:
         if self._base_text == text and self.llm.n_tokens >= 1:
             return
         ids = self._tokens(text)
         self.llm.reset()
-        self.llm.eval(ids[:1])
+        self._kv_ids = []
         self._base_lp = [0.0, *self._eval_from(ids, 1, len(ids))] if len(ids) > 1 else [0.0]
         self._base_ids = ids
         self._base_text = text
@@ -339,16 +354,16 @@ class _LlamaCppBackend(_Backend):
             prefix = max(prefix, 1)
             stop = min(len(ids), len(ids) - suffix + tail)
             base_stop = min(len(base_ids), len(base_ids) - suffix + tail)
-            if stop <= prefix:
-                gains.append(0.0)
+            if stop <= prefix:  # the variant is a prefix of the base: nothing new to score
+                gains.append(-sum(base_lp[prefix:base_stop]))
                 continue
             try:
                 new_lp = self._eval_from(ids, prefix, stop)
             except RuntimeError:
                 # llama.cpp refused the cached continuation: evaluate the variant afresh.
                 self.llm.reset()
+                self._kv_ids = []
                 try:
-                    self.llm.eval(ids[:1])
                     new_lp = self._eval_from(ids, 1, stop)[prefix - 1 :]
                 except RuntimeError:
                     new_lp = list(base_lp[prefix:base_stop])  # no verdict: zero gain
@@ -425,9 +440,17 @@ class _TransformersBackend(_Backend):
         return ids[: self.max_tokens]
 
     def _token_logprobs(self, logits, targets):
-        """ln P(target) for each row/position: logits [B, L, V], targets [B, L]."""
-        lp = self.torch.log_softmax(logits.float(), dim=-1)
-        return lp.gather(2, targets[..., None])[..., 0]
+        """ln P(target) for each row/position: logits [B, L, V], targets [B, L].
+
+        In blocks of 128 positions: a whole-article log-softmax is another [L, 49152]
+        float32 tensor (~180 MB for 900 tokens) on top of the logits."""
+        torch = self.torch
+        parts = []
+        for start in range(0, logits.shape[1], 128):
+            block = logits[:, start : start + 128].float()
+            picked = block.gather(2, targets[:, start : start + 128, None])[..., 0]
+            parts.append(picked - torch.logsumexp(block, dim=-1))
+        return torch.cat(parts, dim=1)
 
     def _load_base(self, ids: list[int]) -> None:
         """One pass over `ids`: every token's log-prob, and the key/value cache (kept)."""
