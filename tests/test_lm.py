@@ -178,3 +178,21 @@ def test_local_model_directory_loads_through_transformers(tmp_path) -> None:
     )
     with pytest.raises(ValueError, match="llama.cpp runs .gguf files only"):
         CausalLM(str(tmp_path), backend="llamacpp")
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_article_pass_in_chunks_equals_one_pass(monkeypatch) -> None:
+    # transformers scores a long text in PASS_CHUNK-token chunks on top of the cache.
+    from unspin.resources import lm as lm_module
+
+    lm = _load("transformers")
+    text = " ".join([BASE_SENTENCE] * 12)  # ~370 tokens: two chunks
+    lm.backend._base_ids = None
+    chunked = lm.score(text)
+    assert len(chunked.token_ids) > lm_module.PASS_CHUNK
+    monkeypatch.setattr(lm_module, "PASS_CHUNK", 4096)
+    lm.backend._base_ids = None
+    whole = lm.score(text)
+    assert chunked.token_ids == whole.token_ids
+    assert chunked.logprobs == pytest.approx(whole.logprobs, abs=1e-3)

@@ -130,9 +130,11 @@ BACKENDS = ("transformers", "llamacpp")
 DEFAULT_BACKEND = "transformers"
 VARIANT_BATCH = 16  # variants scored in one forward pass (transformers)
 # Variants whose first change lies at most this many tokens apart share one batch: the batch
-# starts at the earliest change, so a later one re-evaluates a few prefix tokens, which costs
-# less than another forward call.
+# starts at the earliest change, so a later one re-evaluates a few prefix tokens.  Each forward
+# call reads all 540 MB of float32 weights, so on a CPU fewer, wider calls win up to a point
+# (12 variants: 8 tokens of slack was ~15% cheaper than 0; docs/benchmarks.md).
 PREFIX_SLACK = 8
+PASS_CHUNK = 256  # tokens of a long text evaluated at once (transformers)
 
 
 def default_gguf_path() -> Path:
@@ -457,13 +459,29 @@ class _TransformersBackend(_Backend):
         if self._base_ids == ids:
             return
         torch = self.torch
-        input_ids = torch.tensor([ids], device=self.device)
-        with torch.inference_mode():
-            out = self.model(input_ids=input_ids, use_cache=True)
-        lp = self._token_logprobs(out.logits[:, :-1], input_ids[:, 1:])[0].tolist()
-        self._base_lp = [0.0, *lp]
-        cache = getattr(out, "cache", None)
-        self._base_kv = _cache_layers(out.past_key_values if cache is None else cache)
+        # In chunks of PASS_CHUNK tokens on top of the growing cache: the logits of a whole
+        # article at once ([tokens, 49152] float32) were most of the pass's peak memory.
+        cache = None
+        logprobs = [0.0]
+        for start in range(0, len(ids), PASS_CHUNK):
+            chunk = ids[start : start + PASS_CHUNK]
+            targets = ids[start + 1 : start + 1 + len(chunk)]
+            with torch.inference_mode():
+                out = self.model(
+                    input_ids=torch.tensor([chunk], device=self.device),
+                    use_cache=True,
+                    **{self._cache_kw: cache},
+                )
+            new_cache = getattr(out, "cache", None)
+            cache = out.past_key_values if new_cache is None else new_cache
+            if targets:
+                target_ids = torch.tensor([targets], device=self.device)
+                logprobs.extend(
+                    self._token_logprobs(out.logits[:, : len(targets)], target_ids)[0].tolist()
+                )
+            del out
+        self._base_lp = logprobs
+        self._base_kv = _cache_layers(cache)
         self._base_ids = list(ids)
 
     def score(self, text: str) -> ScoredText:
