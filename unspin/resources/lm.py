@@ -405,6 +405,10 @@ class _TransformersBackend(_Backend):
         self.device = device
         # No network at run time: a Hugging Face id must already be in the local cache
         # (e.g. `huggingface-cli download ID`); a local directory or GGUF file always works.
+        # The loading progress bars are noise on the CLI's stderr.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         options: dict = {"local_files_only": True}
         if gguf_file:
             converted = converted_gguf_dir(Path(model) / gguf_file)
