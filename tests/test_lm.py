@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from unspin.resources.lm import OOV_LOGPROB, NGramLM, _diff_bounds, default_ngram
+from unspin.resources.lm import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    OOV_LOGPROB,
+    NGramLM,
+    _changed_span,
+    _diff_bounds,
+    default_ngram,
+    resolve_backend,
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,23 +70,129 @@ def test_diff_bounds() -> None:
     assert _diff_bounds([1, 5, 6, 4], [1, 7, 4]) == (1, 1)
 
 
-@pytest.mark.model
-@pytest.mark.slow
-def test_causal_lm_scores_variants() -> None:
+def test_backend_choice_argument_then_environment_then_default(monkeypatch) -> None:
+    monkeypatch.delenv("UNSPIN_LM_BACKEND", raising=False)
+    assert resolve_backend() == DEFAULT_BACKEND == "transformers"
+    monkeypatch.setenv("UNSPIN_LM_BACKEND", "LlamaCpp")
+    assert resolve_backend() == "llamacpp"
+    assert resolve_backend("transformers") == "transformers"
+    monkeypatch.setenv("UNSPIN_LM_BACKEND", "onnx")
+    with pytest.raises(ValueError, match="unknown LM backend 'onnx'"):
+        resolve_backend()
+
+
+def test_changed_span_covers_the_change_and_the_tail() -> None:
+    base = [0, 10, 11, 12, 13, 14, 15, 16]
+    longer = [0, 10, 20, 21, 12, 13, 14, 15, 16]  # token 11 -> 20 21
+    span = _changed_span(base, longer, tail=2)
+    assert (span.start, span.stop, span.base_stop) == (2, 6, 5)
+    # A change at token 1 never scores the BOS token 0.
+    assert _changed_span(base, [0, 9, *base[2:]], tail=0).start == 1
+
+
+BASE_SENTENCE = (
+    "The Deputy Foreign Minister said the US positions got here as no surprise to the "
+    "government in Moscow, adding that talks would continue next week."
+)
+SWAPS = [
+    ("got here", "came"),
+    ("surprise", "xylophone"),
+    ("said", "mentioned"),
+    ("Foreign", "International"),
+    ("government", "authorities"),
+    ("adding", "including"),
+    ("talks", "discussions"),
+    ("continue", "proceed"),
+    ("next week.", "next week"),  # a change in the last token: the tail runs off the end
+    ("The Deputy", "Deputy"),  # the first word after BOS
+    ("talks would continue", "discussions would proceed"),
+]
+VARIANTS = [BASE_SENTENCE.replace(a, b, 1) for a, b in SWAPS] + [BASE_SENTENCE]
+
+
+def _load(backend: str):
     from unspin.resources.lm import ModelUnavailable, load_causal_lm
 
     try:
-        lm = load_causal_lm("default")
+        return load_causal_lm("default", backend=backend)
     except ModelUnavailable as exc:
         pytest.skip(str(exc))
-    base = "The Deputy Foreign Minister said the US positions got here as no surprise."
-    gains = lm.variant_gains(
-        base,
-        [base.replace("got here", "came"), base.replace("surprise", "xylophone"), base],
-    )
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_causal_lm_scores_variants(backend: str) -> None:
+    lm = _load(backend)
+    gains = lm.variant_gains(BASE_SENTENCE, VARIANTS)
     assert gains[0] > 3  # the original reads better
     assert gains[1] < -3  # nonsense reads worse
-    assert gains[2] == 0.0
-    scored = lm.score(base)
+    assert gains[-1] == 0.0
+    scored = lm.score(BASE_SENTENCE)
     assert len(scored.token_ids) == len(scored.logprobs)
     assert all(lp <= 0 for lp in scored.logprobs)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_variant_gains_equal_scoring_each_variant_in_full(backend: str) -> None:
+    # The batched, prefix-cached path must give what scoring each whole variant gives.
+    lm = _load(backend)
+    batched = lm.variant_gains(BASE_SENTENCE, VARIANTS)
+    base = lm.score(BASE_SENTENCE)
+    for variant, gain in zip(VARIANTS, batched, strict=True):
+        scored = lm.score(variant)
+        span = _changed_span(base.token_ids, scored.token_ids, 4)
+        full = sum(scored.logprobs[span.start : span.stop]) - sum(
+            base.logprobs[span.start : span.base_stop]
+        )
+        assert gain == pytest.approx(full, abs=1e-3), variant
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_backends_agree_on_the_default_model() -> None:
+    # Q4_1 weights (llama.cpp) and their float32 de-quantisation (transformers) are the same
+    # model up to rounding: the gains must agree in sign and roughly in size.
+    transformers_gains = _load("transformers").variant_gains(BASE_SENTENCE, VARIANTS)
+    llamacpp_gains = _load("llamacpp").variant_gains(BASE_SENTENCE, VARIANTS)
+    for a, b in zip(transformers_gains, llamacpp_gains, strict=True):
+        assert a == pytest.approx(b, abs=1.0)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_local_model_directory_loads_through_transformers(tmp_path) -> None:
+    # The Hugging Face path (id or local directory) on what the packages ship: the default
+    # GGUF saved as a transformers folder scores exactly as the GGUF does.
+    from unspin.resources.lm import CausalLM
+
+    gguf = _load("transformers")
+    gguf.backend.model.save_pretrained(tmp_path)
+    gguf.backend.tokenizer.save_pretrained(tmp_path)
+    folder = CausalLM(str(tmp_path))
+    assert folder.backend_name == "transformers"
+    assert folder.variant_gains(BASE_SENTENCE, VARIANTS) == pytest.approx(
+        gguf.variant_gains(BASE_SENTENCE, VARIANTS), abs=1e-3
+    )
+    with pytest.raises(ValueError, match="llama.cpp runs .gguf files only"):
+        CausalLM(str(tmp_path), backend="llamacpp")
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_article_pass_in_chunks_equals_one_pass(monkeypatch) -> None:
+    # transformers scores a long text in PASS_CHUNK-token chunks on top of the cache.
+    from unspin.resources import lm as lm_module
+
+    lm = _load("transformers")
+    text = " ".join([BASE_SENTENCE] * 12)  # ~370 tokens: two chunks
+    lm.backend._base_ids = None
+    chunked = lm.score(text)
+    assert len(chunked.token_ids) > lm_module.PASS_CHUNK
+    monkeypatch.setattr(lm_module, "PASS_CHUNK", 4096)
+    lm.backend._base_ids = None
+    whole = lm.score(text)
+    assert chunked.token_ids == whole.token_ids
+    assert chunked.logprobs == pytest.approx(whole.logprobs, abs=1e-3)

