@@ -60,6 +60,8 @@ demo: install-demo
 	@rm -rf .demo && mkdir -p .demo
 	@$(BIN)/unspin index add --quiet --db .demo/originals.db examples/spun-page.original.txt
 	@$(BIN)/unspin trace --db .demo/originals.db $(EXAMPLE) || [ $$? -eq 1 ]
+	@echo; echo "== 5. restore from the traced source: unspin restore --db .demo/originals.db --show-edits $(EXAMPLE)"
+	@$(BIN)/unspin restore --db .demo/originals.db --show-edits $(EXAMPLE)
 
 test: install system-deps
 	$(BIN)/python -m pytest -m "slow or not slow" -q

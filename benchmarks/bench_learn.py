@@ -86,6 +86,32 @@ def quality(lexicon: Lexicon, test_pages: list[SpunDocument]) -> dict[str, float
     }
 
 
+def restored(
+    lexicon: Lexicon | None, pages: list[SpunDocument], dictionary: str
+) -> dict[str, float | None]:
+    """Sites restored exactly and untouched tokens changed when the n-gram engine, without
+    the spinning thesaurus, restores `pages` with `lexicon` loaded as a --dict."""
+    from unspin.bench.metrics import RestorationCounts, Site, score_restoration
+    from unspin.engine import Engine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dictionaries = []
+        if lexicon is not None:
+            path = Path(tmp) / "learned.lexicon.tsv"
+            lexicon.write(path)
+            dictionaries.append(path)
+        engine = Engine(model=None, exclude=[dictionary], dictionaries=dictionaries)
+        total = RestorationCounts()
+        for page in pages:
+            sites = [Site.from_dict(vars(s)) for s in page.substitutions]
+            edits = engine.restore(page.text).edits
+            total = total + score_restoration(page.text, page.original, sites, edits)
+    return {
+        "restored_exactly": round(total.exact_share or 0.0, 4),
+        "untouched_changed": round(total.untouched_changed_share or 0.0, 4),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wikinews", type=Path, default=DEFAULT_WIKINEWS)
@@ -96,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--restore-pages",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also restore the first N test pages with each lexicon of the curve (the n-gram "
+        "engine without the spinning thesaurus, the lexicon as --dict) and score them",
+    )
     args = parser.parse_args(argv)
 
     with args.wikinews.open(encoding="utf-8") as lines:
@@ -188,9 +222,16 @@ def main(argv: list[str] | None = None) -> int:
                 "oracle_most_frequent_right": true_quality["most_frequent_right"],
             }
         )
+        if args.restore_pages:
+            curve[-1].update(restored(lexicon, test_pages[: args.restore_pages], args.dictionary))
         if size == len(per_page):
             break
     results["curve"] = curve
+    if args.restore_pages:
+        # The same pages without any lexicon: the unseen protocol's engine alone.
+        results["restored_without_lexicon"] = restored(
+            None, test_pages[: args.restore_pages], args.dictionary
+        )
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

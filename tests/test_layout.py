@@ -100,5 +100,20 @@ def test_the_word_lists_are_one_family() -> None:
     the halves of contractions, and the reporting verbs every news sentence has)."""
     from unspin.text import FUNCTION_WORDS, STOPWORDS, TRACING_STOP_WORDS
 
-    assert STOPWORDS - FUNCTION_WORDS == {"s", "t"}
-    assert TRACING_STOP_WORDS - FUNCTION_WORDS == {"said", "say", "says"}
+    assert {"s", "t"} == STOPWORDS - FUNCTION_WORDS
+    assert {"said", "say", "says"} == TRACING_STOP_WORDS - FUNCTION_WORDS
+
+
+def test_one_cache_folder_rule(monkeypatch, tmp_path) -> None:
+    """Relation indexes, spinner dictionaries and converted models share one cache rule."""
+    from unspin.text import cache_dir
+
+    monkeypatch.delenv("UNSPIN_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "unspin"
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path / "own"))
+    assert cache_dir() == tmp_path / "own"
+    monkeypatch.delenv("UNSPIN_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "unspin"

@@ -317,9 +317,13 @@ URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
 
 
 def cache_dir() -> Path:
-    """Where built indexes and dictionaries are cached: `$UNSPIN_CACHE_DIR`, else
-    `~/.cache/unspin`."""
-    return Path(os.environ.get("UNSPIN_CACHE_DIR") or Path.home() / ".cache" / "unspin")
+    """Where built indexes, dictionaries and converted models are cached (the one rule):
+    `$UNSPIN_CACHE_DIR`, else `$XDG_CACHE_HOME/unspin`, else `~/.cache/unspin`."""
+    own = os.environ.get("UNSPIN_CACHE_DIR")
+    if own:
+        return Path(own)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "unspin"
 
 
 def one_line(error: BaseException) -> str:

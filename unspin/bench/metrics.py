@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Protocol
 
+from unspin.engine.results import apply_edits
 from unspin.text import HYPHENATED_WORD_OR_MARK_RE
 
 
@@ -249,20 +250,6 @@ def _as_edits(edits: Iterable[EditLike]) -> list[TextEdit]:
                 f"edits overlap: [{previous.start}, {previous.end}) and [{edit.start}, {edit.end})"
             )
     return result
-
-
-def apply_edits(text: str, edits: Iterable[EditLike]) -> str:
-    """The text after replacing every edit's range by its `after` (edits must not overlap)."""
-    pieces = []
-    position = 0
-    for edit in _as_edits(edits):
-        if edit.end > len(text):
-            raise ValueError(f"edit [{edit.start}, {edit.end}) runs past the text ({len(text)})")
-        pieces.append(text[position : edit.start])
-        pieces.append(edit.after)
-        position = edit.end
-    pieces.append(text[position:])
-    return "".join(pieces)
 
 
 def _overlaps(start: int, end: int, other_start: int, other_end: int) -> bool:

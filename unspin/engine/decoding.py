@@ -9,14 +9,13 @@ engine) serves many threads at once.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from unspin.engine.candidates import Candidate
 from unspin.engine.config import EngineConfig
 from unspin.engine.evidence import Evidence
-from unspin.resources.lm import NGramLM
+from unspin.resources.lm import CausalLM, NGramLM
 from unspin.text import Token
 
 
@@ -102,13 +101,9 @@ def sigmoid(value: float) -> float:
 class Decoder:
     """The n-gram and causal-LM decisions for one sentence at a time (read-only, shareable)."""
 
-    def __init__(self, ngram: NGramLM, causal, config: EngineConfig) -> None:
+    def __init__(self, ngram: NGramLM, config: EngineConfig) -> None:
         self.ngram = ngram
-        self.causal = causal
         self.config = config
-        # The causal model keeps a key/value cache of the last prefix it saw: one caller at
-        # a time.  The n-gram work of other threads goes on meanwhile.
-        self._causal_lock = threading.Lock()
 
     # ------------------------------------------------------------------ n-gram scoring
 
@@ -257,6 +252,7 @@ class Decoder:
 
     def decide_causal(
         self,
+        lm: CausalLM,
         text: str,
         tokens: Sequence[Token],
         word_tokens: Sequence[Token],
@@ -266,7 +262,7 @@ class Decoder:
         state: PageState,
         budget: int = 10**9,
     ):
-        """Re-score the n-gram proposals with the causal LM, adjacent sites as one cluster.
+        """Re-score the n-gram proposals with the causal LM `lm`, adjacent sites as one cluster.
 
         Returns ((candidate, score, alternatives) list, variants scored), or (None, 0) when
         the sentence would need more than `budget` variants.
@@ -318,8 +314,8 @@ class Decoder:
         if len(unique) > budget:
             return None, 0
         texts = [_apply_candidates(text, word_tokens, list(p), start, end) for _i, p in unique]
-        with self._causal_lock:
-            lm_gains = self.causal.variant_gains(text[start:end], texts)
+        # The LM serialises its own calls (it keeps the last prefix's key/value cache).
+        lm_gains = lm.variant_gains(text[start:end], texts)
         base_ngram = self.sentence_logprob(words)
         best: dict[int, tuple[float, tuple[Candidate, ...]]] = {}
         scores_by_variant = {}

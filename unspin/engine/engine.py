@@ -122,7 +122,7 @@ class Engine:
     ) -> None:
         from unspin.resources import available_lexical, load_lexical
         from unspin.resources.lexical import BUILTIN_LOADERS
-        from unspin.resources.lm import default_ngram, load_causal_lm
+        from unspin.resources.lm import check_causal_lm, default_ngram
         from unspin.resources.relations import builtin_index
 
         self.config = config or EngineConfig()
@@ -152,9 +152,15 @@ class Engine:
             spinner = _as_spinner_dictionary(resource)
             if spinner is not None and spinner.lines:
                 self.spinner_models.append((name, SpinnerModel(spinner, self.ngram)))
-        self.model_name = model
-        self.causal = None if model in (None, "none") else load_causal_lm(model, device)
-        self.decoder = Decoder(self.ngram, self.causal, self.config)
+        self.model_name = None if model in (None, "none") else model
+        self.device = device
+        # The causal LM is loaded on first use (restoring a page judged spun): detection and
+        # clean pages never pay its seconds of loading. Its absence is found out now.
+        self._causal = None
+        self._causal_lock = threading.Lock()
+        if self.model_name is not None:
+            check_causal_lm(self.model_name)
+        self.decoder = Decoder(self.ngram, self.config)
         self.terms = TermSource(self.relations, self.config)
         # Where candidates come from, in the order their proposals are merged.  A new source
         # is one module in unspin/engine/sources/ and one line here.
@@ -166,6 +172,18 @@ class Engine:
             ListedVariantSource(self.relations, self.config),
             self.terms,
         ]
+
+    @property
+    def causal(self):
+        """The causal LM (loaded on first use), or None for the n-gram engine."""
+        if self.model_name is None:
+            return None
+        with self._causal_lock:
+            if self._causal is None:
+                from unspin.resources.lm import load_causal_lm
+
+                self._causal = load_causal_lm(self.model_name, self.device)
+        return self._causal
 
     # ------------------------------------------------------------------ public API
 
@@ -222,8 +240,8 @@ class Engine:
         """
         config = self.config
         decoder = self.decoder
-        use_causal = self.causal is not None if use_causal is None else use_causal
-        causal = use_causal and self.causal is not None and restore
+        has_causal = self.model_name is not None
+        causal = (has_causal if use_causal is None else use_causal) and has_causal and restore
         protected = url_ranges(text)
         quoted = quoted_ranges(text)
         neutral_state = PageState()  # the verdict is made with user-dictionary bonuses off
@@ -356,6 +374,7 @@ class Engine:
                 # spun titles and removed no false edit (dev sets).
                 in_quote = [True] * len(state.words) if state.headline else state.in_quote
                 chosen, used = self.decoder.decide_causal(
+                    self.causal,
                     text,
                     state.tokens,
                     state.word_tokens,

@@ -144,19 +144,30 @@ class Restoration:
         return apply_edits(self.original, marks)
 
 
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """Apply non-overlapping edits (any order) to `text`."""
-    ordered = sorted(edits, key=lambda e: e.start)
+def apply_edits(text: str, edits: Iterable[Any]) -> str:
+    """Apply non-overlapping edits (any order) to `text`.
+
+    An edit is anything with `start`, `end` and `after` (ours, or another restorer's in the
+    bench); one that also has `before` must match the text it replaces. Raises ValueError
+    for overlapping, reversed or out-of-range edits.
+    """
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
     pieces = []
     cursor = 0
     for edit in ordered:
-        if edit.start < cursor:
-            raise ValueError(f"overlapping edits at {edit.start}")
-        if text[edit.start : edit.end] != edit.before:
-            raise ValueError(f"edit at {edit.start} does not match the text")
-        pieces.append(text[cursor : edit.start])
-        pieces.append(edit.after)
-        cursor = edit.end
+        start, end = int(edit.start), int(edit.end)
+        if end < start:
+            raise ValueError(f"edit [{start}, {end}) ends before it starts")
+        if end > len(text):
+            raise ValueError(f"edit [{start}, {end}) runs past the text ({len(text)})")
+        if start < cursor:
+            raise ValueError(f"overlapping edits at {start}")
+        before = getattr(edit, "before", None)
+        if before is not None and text[start:end] != before:
+            raise ValueError(f"edit at {start} does not match the text")
+        pieces.append(text[cursor:start])
+        pieces.append(str(edit.after))
+        cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
 

@@ -41,7 +41,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from unspin.resources import LexicalResource, ResourceUnavailable
-from unspin.text import FUNCTION_WORDS, SPINNER_WORD_RE
+from unspin.text import FUNCTION_WORDS, SPINNER_WORD_RE, cache_dir
 
 __all__ = [
     "FORMATS",
@@ -582,11 +582,6 @@ def builtin_spinner_dictionaries() -> list[str]:
 _BUILD_VERSIONS = {"thesaurus": "2", "pps": "3"}
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("UNSPIN_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "unspin" if base else Path.home() / ".cache" / "unspin"
-
-
 @cache
 def _builtin(name: str) -> SpinnerDictionary:
     """Build a built-in dictionary once, then reuse it from the on-disk cache.
@@ -599,7 +594,7 @@ def _builtin(name: str) -> SpinnerDictionary:
 
     version = _BUILD_VERSIONS["pps" if name.startswith("pps") else "thesaurus"]
     key = hashlib.sha1(f"{version}|{source_fingerprint(name)}".encode()).hexdigest()[:16]
-    cached = _cache_dir() / f"spinner-{name}-{key}.txt"
+    cached = cache_dir() / f"spinner-{name}-{key}.txt"
     if cached.is_file():
         try:
             return SpinnerDictionary.loads(

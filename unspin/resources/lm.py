@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from unspin.text import cache_dir
+
 LN_BASE = math.log(1.0001)  # pocketsphinx log values are in base 1.0001
 OOV_LOGPROB = -14.0  # natural-log floor for words the n-gram model does not know
 LOGZERO = -536870912
@@ -556,12 +558,12 @@ def converted_gguf_dir(path: Path) -> Path | None:
 
     transformers de-quantises a GGUF file on every load, which took 35-55 s and 1.27 GB of
     peak RSS here (most of it reading the file's metadata, tokenizer included).  The copy
-    (~540 MB of safetensors, in $UNSPIN_CACHE_DIR or ~/.cache/unspin) loads in a few seconds
+    (~540 MB of safetensors, in `unspin.text.cache_dir()`) loads in a few seconds
     with the weights memory-mapped.  It is made in a child process so that the conversion's
     peak memory never stays with a long-running worker.  None when it cannot be made: the
     caller then loads the GGUF directly.
     """
-    root = Path(os.environ.get("UNSPIN_CACHE_DIR") or Path.home() / ".cache" / "unspin") / "lm"
+    root = cache_dir() / "lm"
     stat = path.stat()
     target = root / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
     if (target / "model.safetensors").is_file():
@@ -616,6 +618,27 @@ def _cache_layers(cache) -> list[tuple]:
 
 _CAUSAL_CACHE: dict[tuple[str, str | None, str], CausalLM] = {}
 _CAUSAL_LOCK = threading.Lock()
+
+
+def check_causal_lm(model: str = "default", backend: str | None = None) -> None:
+    """Raise ModelUnavailable now, without loading anything, when `model` cannot be loaded
+    later: its file or the packages of its backend are missing. (A Hugging Face id or folder
+    is only checked for transformers; its own files are read when it loads.)"""
+    import importlib.util
+
+    gguf = model == "default" or str(model).endswith(".gguf")
+    if gguf:
+        path = default_gguf_path() if model == "default" else Path(model)
+        if not path.is_file():
+            raise ModelUnavailable(f"model file not found: {path}")
+    name = resolve_backend(backend) if gguf else "transformers"
+    needed = ("llama_cpp",) if name == "llamacpp" else ("torch", "transformers")
+    missing = [package for package in needed if importlib.util.find_spec(package) is None]
+    if missing:
+        raise ModelUnavailable(
+            f"the {name} backend needs {', '.join(missing)}: pip install 'unspin[model]' "
+            "(or use --model none)"
+        )
 
 
 def load_causal_lm(
