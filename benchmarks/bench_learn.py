@@ -87,12 +87,12 @@ def quality(lexicon: Lexicon, test_pages: list[SpunDocument]) -> dict[str, float
 
 
 def restored(
-    lexicon: Lexicon | None, pages: list[SpunDocument], dictionary: str
+    lexicon: Lexicon | None, pages: list[SpunDocument], dictionary: str, settings: list[str]
 ) -> dict[str, float | None]:
     """Sites restored exactly and untouched tokens changed when the n-gram engine, without
     the spinning thesaurus, restores `pages` with `lexicon` loaded as a --dict."""
     from unspin.bench.metrics import RestorationCounts, Site, score_restoration
-    from unspin.engine import Engine
+    from unspin.engine import Engine, EngineConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         dictionaries = []
@@ -100,7 +100,8 @@ def restored(
             path = Path(tmp) / "learned.lexicon.tsv"
             lexicon.write(path)
             dictionaries.append(path)
-        engine = Engine(model=None, exclude=[dictionary], dictionaries=dictionaries)
+        config = EngineConfig().with_settings(settings)
+        engine = Engine(model=None, exclude=[dictionary], dictionaries=dictionaries, config=config)
         total = RestorationCounts()
         for page in pages:
             sites = [Site.from_dict(vars(s)) for s in page.substitutions]
@@ -129,6 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also restore the first N test pages with each lexicon of the curve (the n-gram "
         "engine without the spinning thesaurus, the lexicon as --dict) and score them",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an engine setting for --restore-pages (a field of EngineConfig; repeatable)",
     )
     args = parser.parse_args(argv)
 
@@ -223,14 +232,16 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         if args.restore_pages:
-            curve[-1].update(restored(lexicon, test_pages[: args.restore_pages], args.dictionary))
+            curve[-1].update(
+                restored(lexicon, test_pages[: args.restore_pages], args.dictionary, args.settings)
+            )
         if size == len(per_page):
             break
     results["curve"] = curve
     if args.restore_pages:
         # The same pages without any lexicon: the unseen protocol's engine alone.
         results["restored_without_lexicon"] = restored(
-            None, test_pages[: args.restore_pages], args.dictionary
+            None, test_pages[: args.restore_pages], args.dictionary, args.settings
         )
     print(json.dumps(results, indent=2))
     if args.json:

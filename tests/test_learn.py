@@ -327,3 +327,27 @@ def test_restore_from_source_on_the_bundled_example(tmp_path):
     assert {("native", "local"), ("individuals", "people"), ("officers", "officials")} <= swaps
     assert {("12 months", "year"), ("inflicting", "causing")} <= swaps
     assert apply_edits(page, edits).replace("’", "'") == source
+
+
+def test_a_learned_lexicon_weighs_each_pair_by_its_counts(tmp_path):
+    """A form the spinner always wrote ("agency": 5 times for "firm", never itself) weighs
+    more than one mostly seen as itself ("office": once for "bureau", 9 times unchanged)."""
+    from unspin.engine import Engine
+
+    lexicon = Lexicon(name="farm")
+    lexicon.add_pair("agency", "firm", 5)
+    lexicon.add_pair("office", "bureau", 1)
+    lexicon.add_unchanged("office", 9)
+    path = tmp_path / "farm.lexicon.tsv"
+    lexicon.write(path)
+    engine = Engine(model=None, lexical=[], dictionaries=[path])
+    (candidates,) = engine.candidates("The agency left the office.")
+    by_text = {c.text: c for c in candidates}
+    firm, bureau = by_text["firm"], by_text["bureau"]
+    assert firm.prior + firm.bonus > bureau.prior + bureau.bonus
+    (evidence,) = firm.evidence
+    assert evidence.source == "lexicon" and evidence.resources == ("farm.lexicon",)
+    assert "5 times, for itself 0 times" in evidence.detail
+    # Seen as itself more often than spun: weighs less than a pair never seen unchanged.
+    (weak,) = bureau.evidence
+    assert weak.weight < engine.config.lexicon_prior < evidence.weight

@@ -54,7 +54,7 @@ class Decision:
         return {
             name
             for e in self.evidence
-            if e.source in ("dictionary", "spinner-model")
+            if e.source in ("dictionary", "lexicon", "spinner-model")
             for name in e.resources
         }
 

@@ -45,6 +45,7 @@ from unspin.engine.results import (
 )
 from unspin.engine.sources import CandidateSource
 from unspin.engine.sources.dictionary import SpinnerDictionarySource
+from unspin.engine.sources.lexicon import LexiconSource
 from unspin.engine.sources.rules import PhraseRuleSource
 from unspin.engine.sources.spintax import SpintaxSource
 from unspin.engine.sources.terms import TermSource
@@ -52,6 +53,7 @@ from unspin.engine.sources.thesaurus import ThesaurusSource
 from unspin.engine.sources.variants import ListedVariantSource
 from unspin.engine.spinner_model import SpinnerModel
 from unspin.resources.dictionary import SpinnerDictionary
+from unspin.resources.lexicon import Lexicon
 from unspin.resources.relations import RelationIndex
 from unspin.text import Token, sentences
 
@@ -144,10 +146,15 @@ class Engine:
         # model decides a page it explains; the generic decode keeps the dictionary as a prior
         # for pages it does not.
         self.spinner_models: list[tuple[str, SpinnerModel]] = []
+        self.lexicons: list[Lexicon] = []
         for path in dictionaries:
             resource = load_lexical(Path(path))
             name = getattr(resource, "name", Path(path).stem)
             self.dictionary_names.append(name)
+            if isinstance(resource, Lexicon):
+                resource.name = name
+                self.lexicons.append(resource)  # weighed by its counts: LexiconSource
+                continue
             self.user.add_resource(name, resource.entries())
             spinner = _as_spinner_dictionary(resource)
             if spinner is not None and spinner.lines:
@@ -168,6 +175,7 @@ class Engine:
             SpintaxSource(self.config),
             PhraseRuleSource(),
             SpinnerDictionarySource(self.user, self.config),
+            LexiconSource(self.lexicons, self.config),
             ThesaurusSource(self.relations, self.ngram, self.config),
             ListedVariantSource(self.relations, self.config),
             self.terms,

@@ -89,6 +89,11 @@ def _family(engine: Engine, analysis: Analysis) -> tuple[str | None, float | Non
     for decision in analysis.decisions:
         for name in engine.user.explains(decision.after, decision.before):
             votes[name] += 1
+        for lexicon in engine.lexicons:
+            before, after = decision.before, decision.after
+            listed = lexicon.pairs.get(before) or lexicon.pairs.get(before.lower()) or {}
+            if after in listed or after.lower() in listed:
+                votes[lexicon.name] += 1
     if not votes:
         return None, None
     name, count = votes.most_common(1)[0]
