@@ -25,6 +25,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -496,6 +497,8 @@ def _start_worker(engine_factory: Callable[[], Any], db: Path | None, started: A
     then wait at `started` (a barrier of all the workers) so that the server answers only
     once every worker is ready."""
     global _WORKER_STATE
+    # Ctrl+C reaches the whole process group: the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_STATE = ServerState(
         engine=engine_factory(), engine_factory=None, db=db, limiter=None, max_body=0
     )
