@@ -88,7 +88,7 @@ def test_ray_learn_gives_the_local_lexicon_and_output(local_ray, tmp_path: Path)
     assert on_ray.lexicon_path.read_bytes() == local.lexicon_path.read_bytes()
     assert on_ray.output.read_bytes() == local.output.read_bytes()
     assert (
-        "The firm Oslofjord Diving said"
+        "Oslofjord Diving said on Tuesday it would look into the"
         in json.loads(on_ray.output.read_text(encoding="utf-8").splitlines()[3])["restoration"][
             "text"
         ]

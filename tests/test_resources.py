@@ -251,9 +251,9 @@ def test_overlap_ranking_prefers_mutual_synonyms():
 def test_builtin_pps_dictionary_adds_plurals_and_is_cached_on_disk(
     tmp_path, monkeypatch, fresh_builtins
 ):
-    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(tmp_path))
-    cache = tmp_path / "unspin"
+    cache = tmp_path / "cache"  # $UNSPIN_CACHE_DIR is the cache folder itself (one rule)
     cache.mkdir()
+    monkeypatch.setenv("UNSPIN_CACHE_DIR", str(cache))
     stale = cache / "spinner-pps-0123456789abcdef.txt"
     stale.write_text("old|line\n", encoding="utf-8")
     other = cache / "spinner-pps-heldout-0123456789abcdef.txt"
