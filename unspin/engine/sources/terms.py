@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 from unspin.engine.config import EngineConfig
 from unspin.engine.evidence import Evidence
-from unspin.engine.sources import PhraseCache, Proposal, SpunSpan
-from unspin.engine.sources.thesaurus import skips_thesauri
+from unspin.engine.sources import Proposal
+from unspin.engine.sources.thesaurus import TwoWordSource
 from unspin.resources.relations import RelationIndex
 from unspin.text import STOPWORDS, inflect_phrase_like, lemmas_of
 
 
-class TermSource:
+class TermSource(TwoWordSource):
     """Term-list originals reassembled from synonyms of a two-word phrase's words.
 
     Only the originals of term lists (`EngineConfig.term_lists`) count: with every two-word
@@ -27,8 +27,7 @@ class TermSource:
     name = "term"
 
     def __init__(self, relations: RelationIndex, config: EngineConfig) -> None:
-        self.relations = relations
-        self.config = config
+        super().__init__(relations, config)
         # "loss function", "random forest": the multi-word originals of the term lists.
         self.terms: frozenset[str] = frozenset(
             phrase
@@ -43,16 +42,6 @@ class TermSource:
                 head, tail = phrase.split(" ")
                 pairs.setdefault(head, set()).add(tail)
         self._second_words = pairs  # first word -> second words of two-word terms
-        self._cache: PhraseCache[Proposal] = PhraseCache()
-
-    def propose(self, span: SpunSpan) -> list[Proposal]:
-        if span.words == 1 or skips_thesauri(span):
-            return []
-        return self.forms(span.phrase)
-
-    def forms(self, phrase: str) -> list[Proposal]:
-        """Candidates for a two-word phrase whose words were replaced by synonyms (cached)."""
-        return self._cache.get(phrase, self._forms)
 
     def _forms(self, phrase: str) -> Iterator[Proposal]:
         config = self.config

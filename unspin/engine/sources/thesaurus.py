@@ -123,3 +123,27 @@ def term_for_term(original: str, spun: str) -> bool:
     return (
         len(old) > 1 and len(new) == len(old) and any(a == b for a, b in zip(new, old, strict=True))
     )
+
+
+class TwoWordSource:
+    """Base of the sources that reach an original for a two-word phrase through synonyms of
+    its words (listed variants, reassembled terms): weighed only on pages judged spun."""
+
+    name = "two-word"
+
+    def __init__(self, relations: RelationIndex, config: EngineConfig) -> None:
+        self.relations = relations
+        self.config = config
+        self._cache: PhraseCache[Proposal] = PhraseCache()
+
+    def propose(self, span: SpunSpan) -> list[Proposal]:
+        if span.words == 1 or skips_thesauri(span):
+            return []
+        return self.forms(span.phrase)
+
+    def forms(self, phrase: str) -> list[Proposal]:
+        """The candidates of a lower-case two-word phrase (cached)."""
+        return self._cache.get(phrase, self._forms)
+
+    def _forms(self, phrase: str) -> Iterator[Proposal]:
+        raise NotImplementedError

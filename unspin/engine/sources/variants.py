@@ -7,32 +7,16 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from unspin.engine.config import EngineConfig
 from unspin.engine.evidence import Evidence
-from unspin.engine.sources import PhraseCache, Proposal, SpunSpan
-from unspin.engine.sources.thesaurus import skips_thesauri
-from unspin.resources.relations import RelationIndex
+from unspin.engine.sources import Proposal
+from unspin.engine.sources.thesaurus import TwoWordSource
 from unspin.text import STOPWORDS, inflect_phrase_like
 
 
-class ListedVariantSource:
+class ListedVariantSource(TwoWordSource):
     """Originals of a listed two-word phrase one synonym away; weighed only on spun pages."""
 
     name = "variant"
-
-    def __init__(self, relations: RelationIndex, config: EngineConfig) -> None:
-        self.relations = relations
-        self.config = config
-        self._cache: PhraseCache[Proposal] = PhraseCache()
-
-    def propose(self, span: SpunSpan) -> list[Proposal]:
-        if span.words == 1 or skips_thesauri(span):
-            return []
-        return self.forms(span.phrase)
-
-    def forms(self, phrase: str) -> list[Proposal]:
-        """Candidates for a two-word phrase through a synonym of one of its words (cached)."""
-        return self._cache.get(phrase, self._forms)
 
     def _forms(self, phrase: str) -> Iterator[Proposal]:
         config = self.config
