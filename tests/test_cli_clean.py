@@ -265,3 +265,44 @@ def test_input_format_overrides_detection(tmp_path, capsys):
     assert record["text"].startswith("<p>Kept as text")
     code, out, _ = run_cli(capsys, "--json", str(path))
     assert json.loads(out)["clean"]["format"] == "html"
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tmp_path) -> None:
+    """Long runs show their pace per document on a terminal (stderr a real pty), and write no
+    control characters into pipes and logs."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    pages = []
+    for number in range(3):
+        page = tmp_path / f"page{number}.txt"
+        page.write_text(f"Title {number}\n\nThe council met on Monday. It voted.\n", "utf-8")
+        pages.append(str(page))
+    command = [sys.executable, "-m", "unspin", "clean", *pages]
+    piped = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == ""
+
+    leader, follower = pty.openpty()
+    # A terminal of 24 rows and 100 columns (a fresh pty has none; tqdm sizes the bar to it).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with open(os.devnull, "w") as devnull:
+        done = subprocess.run(command, stdout=devnull, stderr=follower, timeout=120)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal's other end closed: all read
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    text = seen.decode("utf-8", "replace")
+    assert "unspin clean" in text and "3doc" in text.replace(" ", "")

@@ -40,8 +40,8 @@ from unspin.batch.learning import learn_lexicon
 from unspin.batch.local import LocalPool, run_local
 from unspin.batch.output import assemble, attribute_spans
 from unspin.batch.processor import DocumentProcessor, PageLearner, ProcessorSpec, load_function
-from unspin.batch.progress import Progress
 from unspin.batch.timeouts import DocumentTimeout, time_limit
+from unspin.progress import Progress
 
 __all__ = [
     "ENGINES",

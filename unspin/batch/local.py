@@ -23,7 +23,7 @@ from typing import Any
 
 from unspin.batch.job import BatchError, BatchJob, BatchSummary, WorkDir, read_records
 from unspin.batch.processor import ProcessorSpec, cpu_seconds, error_record, peak_rss_mb
-from unspin.batch.progress import Progress
+from unspin.progress import Progress
 from unspin.text import one_line
 
 __all__ = ["LocalPool", "run_local"]

@@ -33,7 +33,7 @@ from unspin.batch.job import (
     read_records,
 )
 from unspin.batch.processor import ProcessorSpec, cpu_seconds, peak_rss_mb
-from unspin.batch.progress import Progress
+from unspin.progress import Progress
 
 __all__ = ["ShardWorker", "plan_shards", "ray_session", "run_ray"]
 

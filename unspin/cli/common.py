@@ -31,6 +31,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from unspin.progress import Progress
+
 if TYPE_CHECKING:
     from unspin.extraction import Article
     from unspin.pipeline import Record
@@ -189,31 +191,37 @@ def run_pipeline(
     debugging = bool(os.environ.get("UNSPIN_DEBUG"))
     failed = found = False
     written = 0
-    for item in read_documents(
-        names, text_key=getattr(args, "text_key", "text"), id_key=getattr(args, "id_key", "id")
-    ):
-        if json_mode is None:
-            json_mode = item.container in _JSON_CONTAINERS
-        record = process(
-            item,
-            tasks,
-            format=getattr(args, "input_format", "auto"),
-            raise_errors=debugging,
-            **options,
-        )
-        if record.error is not None:
-            failed = True
-            where = record.source or record.id or "<input>"
-            print(f"unspin: {where}: {record.error}", file=sys.stderr)
-        elif findings is not None and findings(record):
-            found = True
-        if json_mode:
-            out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
-        elif record.error is None:
-            if written:
-                out.write(DOCUMENT_SEPARATOR)
-            out.write(plain(record).rstrip("\n") + "\n")
-            written += 1
+    # A bar per document on a terminal: long runs of detect/restore show their pace.
+    bar = Progress.on_terminal(f"unspin {'/'.join(tasks)}")
+    try:
+        for item in read_documents(
+            names, text_key=getattr(args, "text_key", "text"), id_key=getattr(args, "id_key", "id")
+        ):
+            if json_mode is None:
+                json_mode = item.container in _JSON_CONTAINERS
+            record = process(
+                item,
+                tasks,
+                format=getattr(args, "input_format", "auto"),
+                raise_errors=debugging,
+                **options,
+            )
+            bar.add(1, errors=record.error is not None)
+            if record.error is not None:
+                failed = True
+                where = record.source or record.id or "<input>"
+                bar.write(f"unspin: {where}: {record.error}")
+            elif findings is not None and findings(record):
+                found = True
+            if json_mode:
+                out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            elif record.error is None:
+                if written:
+                    out.write(DOCUMENT_SEPARATOR)
+                out.write(plain(record).rstrip("\n") + "\n")
+                written += 1
+    finally:
+        bar.close()
     out.flush()
     if failed:
         return EXIT_ERROR

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from unspin.cli.common import input_names
     from unspin.extraction import iter_articles
     from unspin.learning import learn
+    from unspin.progress import Progress
     from unspin.resources.lexicon import Lexicon, LexiconError
     from unspin.tracing import DEFAULT_THRESHOLD
     from unspin.tracing.index import SourceIndex, SourceIndexError
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
     failed = 0
+    bar = Progress.on_terminal("unspin learn")
 
     def articles() -> Any:
         nonlocal failed
@@ -97,14 +99,18 @@ def run(args: argparse.Namespace) -> int:
             id_key=args.id_key,
             format=args.input_format,
         ):
+            bar.add(1, errors=error is not None)
             if error is not None:
                 failed += 1
-                print(f"unspin: {error.source}: {error.message}", file=sys.stderr)
+                bar.write(f"unspin: {error.source}: {error.message}")
                 continue
             yield article
 
     with index:
-        report = learn(articles(), index, threshold=threshold, lexicon=existing)
+        try:
+            report = learn(articles(), index, threshold=threshold, lexicon=existing)
+        finally:
+            bar.close()
     lexicon = report.lexicon
     lexicon.name = output.stem
     try:

@@ -1,4 +1,5 @@
-"""The progress bar of a batch run, shared by the local and the Ray engine."""
+"""The progress bar of runs over many documents: `unspin batch` (local and Ray engines) and
+the per-document commands (clean, detect, restore, trace, learn) on a terminal."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ __all__ = ["Progress"]
 
 class Progress:
     """A tqdm bar on stderr with documents/s and the error count (off when not wanted)."""
+
+    @classmethod
+    def on_terminal(cls, description: str) -> Progress:
+        """A bar only when stderr is a terminal: pipes and logs get no control characters."""
+        isatty = getattr(sys.stderr, "isatty", None)
+        return cls(bool(isatty and isatty()), description)
 
     def __init__(self, enabled: bool, description: str = "unspin batch") -> None:
         self.bar = None
@@ -30,6 +37,13 @@ class Progress:
             self.bar.update(documents)
             if errors:
                 self.bar.set_postfix(errors=self.errors, refresh=False)
+
+    def write(self, message: str) -> None:
+        """A line on stderr that does not tear the bar."""
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            print(message, file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:
