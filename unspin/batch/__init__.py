@@ -23,6 +23,7 @@ The package, one job a module (no module imports this one, so there is no cycle)
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from unspin.batch.job import (
@@ -37,7 +38,7 @@ from unspin.batch.job import (
     expand_inputs,
 )
 from unspin.batch.learning import learn_lexicon
-from unspin.batch.local import LocalPool, run_local
+from unspin.batch.local import LocalPool, run_pass
 from unspin.batch.output import assemble, attribute_spans
 from unspin.batch.processor import DocumentProcessor, PageLearner, ProcessorSpec, load_function
 from unspin.batch.timeouts import DocumentTimeout, time_limit
@@ -105,30 +106,16 @@ def run_batch(
     summary = BatchSummary()
     started = time.perf_counter()
     summary.started_at = time.time()
-    if engine == "ray":
-        from unspin.batch.ray_engine import ray_session, run_ray
-
-        with ray_session(address, workers):  # one Ray session for both passes of --learn
-            processor = _main_processor(
-                job, files, workers, engine, address, progress, summary, max_worker_rss_mb
-            )
-            run_ray(
-                job,
-                work,
-                workers=workers,
-                address=address,
-                progress=progress,
-                summary=summary,
-                processor=processor,
-            )
-    else:
+    with _session(engine, address, workers):  # one Ray session for both passes of --learn
         processor = _main_processor(
             job, files, workers, engine, address, progress, summary, max_worker_rss_mb
         )
-        run_local(
+        run_pass(
             job,
             work,
+            engine=engine,
             workers=workers,
+            address=address,
             progress=progress,
             summary=summary,
             max_worker_rss_mb=max_worker_rss_mb,
@@ -139,6 +126,15 @@ def run_batch(
     if not keep_shards:
         work.remove()
     return summary
+
+
+def _session(engine: str, address: str | None, workers: int) -> AbstractContextManager:
+    """A Ray session for a Ray run (started or joined once), nothing for a local one."""
+    if engine != "ray":
+        return nullcontext()
+    from unspin.batch.ray_engine import ray_session
+
+    return ray_session(address, workers)
 
 
 def _main_processor(

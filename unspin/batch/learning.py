@@ -59,32 +59,20 @@ def learn_lexicon(
     started = time.perf_counter()
     learn_summary = BatchSummary()
     learner = ProcessorSpec.learner(job)
-    if engine == "ray":
-        from unspin.batch.ray_engine import run_ray
+    from unspin.batch.local import run_pass
 
-        run_ray(
-            job,
-            work,
-            workers=workers,
-            address=address,
-            progress=progress,
-            summary=learn_summary,
-            processor=learner,
-            description="unspin batch --learn (ray)",
-        )
-    else:
-        from unspin.batch.local import run_local
-
-        run_local(
-            job,
-            work,
-            workers=workers,
-            progress=progress,
-            summary=learn_summary,
-            max_worker_rss_mb=max_worker_rss_mb,
-            processor=learner,
-            description="unspin batch --learn",
-        )
+    run_pass(
+        job,
+        work,
+        engine=engine,
+        workers=workers,
+        address=address,
+        progress=progress,
+        summary=learn_summary,
+        max_worker_rss_mb=max_worker_rss_mb,
+        processor=learner,
+        description="unspin batch --learn",
+    )
     lexicon, counts = merge_learn_shards(work)
     lexicon.name = job.lexicon_path.stem
     job.lexicon_path.parent.mkdir(parents=True, exist_ok=True)

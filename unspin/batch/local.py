@@ -461,3 +461,43 @@ def run_local(
         run.bar.close()
     if run.open:  # cannot happen unless the bookkeeping above is wrong: never write a bad output
         raise BatchError(f"internal error: {len(run.open)} shards left incomplete")
+
+
+def run_pass(
+    job: BatchJob,
+    work: WorkDir,
+    *,
+    engine: str,
+    workers: int,
+    address: str | None,
+    progress: bool,
+    summary: BatchSummary,
+    max_worker_rss_mb: float | None,
+    processor: ProcessorSpec,
+    description: str = "unspin batch",
+) -> None:
+    """One pass over `work` on the local engine or on Ray (the main pass and `--learn`'s)."""
+    if engine == "ray":
+        from unspin.batch.ray_engine import run_ray
+
+        run_ray(
+            job,
+            work,
+            workers=workers,
+            address=address,
+            progress=progress,
+            summary=summary,
+            processor=processor,
+            description=f"{description} (ray)",
+        )
+    else:
+        run_local(
+            job,
+            work,
+            workers=workers,
+            progress=progress,
+            summary=summary,
+            max_worker_rss_mb=max_worker_rss_mb,
+            processor=processor,
+            description=description,
+        )
