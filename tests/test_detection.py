@@ -95,7 +95,7 @@ def test_repeated_spun_sentences_are_all_restored(engine: Engine) -> None:
 
 def test_detect_function_and_to_dict(engine: Engine) -> None:
     payload = detect(SPUN, engine=engine).to_dict()
-    assert set(payload) == {"spun", "score", "spans", "family", "family_share"}
+    assert set(payload) == {"spun", "score", "spans", "family", "family_share", "language"}
     assert set(payload["spans"][0]) == {
         "start",
         "end",

@@ -399,6 +399,17 @@ def test_malformed_and_deep_json_gets_a_422_detail_on_every_endpoint(client, end
         assert response.json()["detail"].startswith("invalid JSON: ")
 
 
+@pytest.mark.parametrize("endpoint", ["/api/detect", "/api/trace"])
+def test_an_unknown_key_with_a_newline_is_named_on_one_line(client, endpoint):
+    # Found by the hypothesis test below: the 422 detail quoted a key holding a newline.
+    body = {"text": "A short text.", "a\nb": 1, "k" * 500: 2}
+    response = client.post(endpoint, json=body)
+    assert_readable_4xx(response)
+    detail = response.json()["detail"]
+    assert '"a\\nb": Extra inputs are not permitted' in detail
+    assert len(detail) < 300
+
+
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
     lambda children: (

@@ -61,7 +61,7 @@ def with_source(restoration: Restoration, match: Match, index: SourceIndex) -> R
     covered = [(p.page_start, p.page_end) for p in match.passages]
     kept = [e for e in restoration.edits if not _inside(e, covered)]
     edits = sorted([*from_source, *_without_overlaps(kept, from_source)], key=lambda e: e.start)
-    return Restoration(apply_edits(page, edits), page, edits)
+    return Restoration(apply_edits(page, edits), page, edits, restoration.language)
 
 
 def _inside(edit: Edit, ranges: Sequence[tuple[int, int]]) -> bool:

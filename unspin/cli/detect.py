@@ -26,8 +26,12 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _plain(doc_id: str, detection: Any) -> str:
+    from unspin.engine.language import ENGLISH  # here: `unspin --help` need not load the engine
+
     verdict = "SPUN" if detection.spun else "clean"
     lines = [f"{doc_id}: {verdict} (score {detection.score:.2f}, {len(detection.spans)} phrases)"]
+    if detection.language not in (None, ENGLISH) and not detection.spans:
+        lines[0] += f", not analysed: the text is in {detection.language!r}, not English"
     if detection.family:
         lines[0] += f", family {detection.family} ({detection.family_share:.0%} of the phrases)"
     for span in detection.spans:

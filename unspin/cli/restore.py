@@ -43,7 +43,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
     def plain(record: Any) -> str:
+        from unspin.engine.language import ENGLISH
+
         restoration = record.restoration
+        if restoration.language not in (None, ENGLISH) and not restoration.edits:
+            print(
+                f"unspin restore: {record.id}: the text is in {restoration.language!r}, not "
+                "English: left as it is",
+                file=sys.stderr,
+            )
         return restoration.marked() if args.show_edits else restoration.text
 
     if not args.db:

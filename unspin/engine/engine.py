@@ -30,6 +30,7 @@ from unspin.engine.candidates import Candidate, gather
 from unspin.engine.config import EngineConfig
 from unspin.engine.decoding import Decision, Decoder, PageState, is_typical_rule_edit, sigmoid
 from unspin.engine.evidence import Evidence
+from unspin.engine.language import ENGLISH, text_language
 from unspin.engine.protect import (
     is_headline,
     name_mask,
@@ -69,6 +70,7 @@ class Analysis:
     sites: int
     probability: float = 0.0
     verdict_features: dict[str, float] = field(default_factory=dict)  # what `probability` saw
+    language: str | None = None  # the text's language; None when too short to tell
 
 
 @dataclass
@@ -245,7 +247,14 @@ class Engine:
         (confirmed by the causal LM when one is loaded): a clean article comes back
         unchanged, which matters more than the odd substitution in a page that is barely
         spun.  Spintax leftovers are always repaired.
+
+        A text in another language than English is not analysed (no edits, probability 0,
+        `Analysis.language` says which): every model here is English, and even a loaded
+        spinner dictionary needs the language model to choose among its lines.
         """
+        language = text_language(text)
+        if language not in (None, ENGLISH):
+            return Analysis([], len(text.split()), 0.0, 0, 0, language=language)
         config = self.config
         decoder = self.decoder
         has_causal = self.model_name is not None
@@ -285,6 +294,7 @@ class Engine:
                 chosen = decoder.decide_ngram(state.words, state.scored, state.in_quote, edit_state)
                 state.fast = [decoder.decision(text, state.word_tokens, *item) for item in chosen]
         analysis = Analysis(fast, words, total_lp, spintax, sum(s.sites for s in states))
+        analysis.language = language
         analysis.verdict_features = features(
             Analysis(counted, words, total_lp, spintax, analysis.sites)
         )

@@ -52,13 +52,16 @@ class Span:
 class Detection:
     """`score` is a calibrated probability that the text is spun; `family` names the loaded
     (or learned) spinner dictionary that explains most spans, and `family_share` the share of
-    the spans it lists (both None without --dict)."""
+    the spans it lists (both None without --dict).  `language` is the text's language (None
+    when too short to tell): a text not in English is not analysed, and comes back not spun,
+    with no spans."""
 
     spun: bool
     score: float
     spans: list[Span]
     family: str | None = None
     family_share: float | None = None
+    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +70,7 @@ class Detection:
             "spans": [span.to_dict() for span in self.spans],
             "family": self.family,
             "family_share": self.family_share,
+            "language": self.language,
         }
 
 
@@ -77,7 +81,7 @@ def detection_from_analysis(engine: Engine, analysis: Analysis) -> Detection:
         for d in sorted(analysis.decisions, key=lambda d: d.start)
     ]
     family, share = _family(engine, analysis)
-    return Detection(score >= SPUN_THRESHOLD, score, spans, family, share)
+    return Detection(score >= SPUN_THRESHOLD, score, spans, family, share, analysis.language)
 
 
 def _family(engine: Engine, analysis: Analysis) -> tuple[str | None, float | None]:
@@ -128,16 +132,19 @@ class Edit:
 
 @dataclass
 class Restoration:
-    """The restored `text`, the `original` input and the `edits` that turn one into the other."""
+    """The restored `text`, the `original` input and the `edits` that turn one into the other;
+    `language` as in `Detection` (a text not in English is left as it is)."""
 
     text: str
     original: str
     edits: list[Edit]
+    language: str | None = None
 
     def to_dict(self, *, explain: bool = True) -> dict[str, Any]:
         return {
             "text": self.text,
             "edits": [edit.to_dict(explain=explain) for edit in self.edits],
+            "language": self.language,
         }
 
     def marked(self) -> str:
@@ -190,4 +197,4 @@ def restoration_from_analysis(text: str, analysis: Analysis, *, explain: bool) -
         )
         for d in sorted(analysis.decisions, key=lambda d: d.start)
     ]
-    return Restoration(apply_edits(text, edits), text, edits)
+    return Restoration(apply_edits(text, edits), text, edits, analysis.language)

@@ -22,6 +22,7 @@ each fills the parts it computes and leaves the others null.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import os
@@ -163,6 +164,7 @@ class DetectionOut(_Open):
     spans: list[SpanOut]
     family: str | None = None
     family_share: float | None = None
+    language: str | None = Field(None, description="The text's language; null if too short.")
 
 
 class AlternativeOut(_Open):
@@ -183,6 +185,7 @@ class EditOut(_Open):
 class RestorationOut(_Open):
     text: str = Field(description="The restored article.")
     edits: list[EditOut]
+    language: str | None = None
 
 
 class PassageOut(_Open):
@@ -841,10 +844,22 @@ def _validation_message(errors: Any) -> str:
     """Pydantic's error list as one line a person can read."""
     parts = []
     for error in errors or []:
-        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        where = ".".join(_field_name(part) for part in error.get("loc", ()) if part != "body")
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
+
+
+def _field_name(part: Any) -> str:
+    """A field name as the client sent it, shortened, and quoted and escaped when it is not a
+    plain name (an unknown key may hold a newline or be a kilobyte long), so that the detail
+    stays one short line."""
+    text = str(part)
+    if len(text) > 40:
+        text = text[:40] + "\u2026"
+    if text.isidentifier() or text.isdigit():
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _parse_json_body(body: bytes) -> Any:

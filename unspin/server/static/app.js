@@ -221,6 +221,9 @@
       spans + (spans === 1 ? " substituted phrase" : " substituted phrases"),
       edits + (edits === 1 ? " edit" : " edits") + " in the restoration",
     ];
+    if (detection.language && detection.language !== "en" && !spans) {
+      parts.push("not analysed: the text is in '" + detection.language + "', and unspin reads English");
+    }
     if (detection.family) {
       const share = detection.family_share == null ? "" : " (" + Math.round(100 * detection.family_share) + "% of the phrases)";
       parts.push("spinner family: " + detection.family + share);
