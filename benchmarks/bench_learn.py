@@ -1,8 +1,9 @@
 """Benchmark `unspin learn`: speed of trace + align + mine, and the learned lexicon's quality.
 
 Set-up (issue 14): the Wikinews dev articles spun with the simulator (`unspin.bench.spinner.spin`)
-and the built-in WordNet spinner dictionary at the dev sets' line rate (0.6, as
-`benchmarks/build_devsets.py`). The originals of the first ``--indexed`` spun pages go into
+and a built-in spinner dictionary (``--dictionary``: WordNet by default; ``realsize``, the
+dictionary shaped like a real auto-spinner's) at the dev sets' line rate (`LINE_RATES` of
+`benchmarks/build_devsets.py`: 0.6 for thesauri, 1.0 for realsize). The originals of the first ``--indexed`` spun pages go into
 a fresh SQLite index, with the originals of the articles beyond ``--pages`` as distractors;
 the other spun pages have no source in the index ("test pages").
 
@@ -17,7 +18,11 @@ Measured:
   the test pages, the share whose spun form is in the lexicon (any original), in it with the
   right original, and whose most frequent original is right (case-insensitive).
 
-    nice python benchmarks/bench_learn.py [--pages 294] [--indexed 150] [--json out.json]
+- with ``--restore-pages N``: the first N test pages restored with each lexicon of the curve
+  (n-gram engine, `excluded_resources` left out), exact sites and untouched words changed,
+  and the same pages' clean originals restored too (pages and words changed).
+
+    nice python benchmarks/bench_learn.py [--dictionary realsize] [--restore-pages 15] [--json out.json]
 """
 
 from __future__ import annotations
@@ -86,11 +91,20 @@ def quality(lexicon: Lexicon, test_pages: list[SpunDocument]) -> dict[str, float
     }
 
 
+def excluded_resources(dictionary: str) -> list[str]:
+    """What the restoring engine must not hold: the spinning dictionary's thesaurus, and for
+    realsize the three thesauri its pairs were drawn from (every pair of it is in two)."""
+    from unspin.resources.dictionary import REALSIZE, REALSIZE_SOURCES
+
+    return [dictionary, *REALSIZE_SOURCES] if dictionary == REALSIZE else [dictionary]
+
+
 def restored(
     lexicon: Lexicon | None, pages: list[SpunDocument], dictionary: str, settings: list[str]
 ) -> dict[str, float | None]:
     """Sites restored exactly and untouched tokens changed when the n-gram engine, without
-    the spinning thesaurus, restores `pages` with `lexicon` loaded as a --dict."""
+    the spinning thesaurus (`excluded_resources`), restores `pages` with `lexicon` loaded
+    as a --dict; and how many of the same pages' clean originals it changes."""
     from unspin.bench.metrics import RestorationCounts, Site, score_restoration
     from unspin.engine import Engine, EngineConfig
 
@@ -101,15 +115,24 @@ def restored(
             lexicon.write(path)
             dictionaries.append(path)
         config = EngineConfig().with_settings(settings)
-        engine = Engine(model=None, exclude=[dictionary], dictionaries=dictionaries, config=config)
-        total = RestorationCounts()
+        engine = Engine(
+            model=None,
+            exclude=excluded_resources(dictionary),
+            dictionaries=dictionaries,
+            config=config,
+        )
+        total = clean = RestorationCounts()
         for page in pages:
             sites = [Site.from_dict(vars(s)) for s in page.substitutions]
             edits = engine.restore(page.text).edits
             total = total + score_restoration(page.text, page.original, sites, edits)
+            edits = engine.restore(page.original).edits
+            clean = clean + score_restoration(page.original, page.original, [], edits)
     return {
         "restored_exactly": round(total.exact_share or 0.0, 4),
         "untouched_changed": round(total.untouched_changed_share or 0.0, 4),
+        "clean_pages_changed": clean.changed_documents,
+        "clean_words_changed": round(clean.untouched_changed_share or 0.0, 4),
     }
 
 

@@ -46,7 +46,7 @@ from unspin.engine.results import (
 )
 from unspin.engine.sources import CandidateSource
 from unspin.engine.sources.dictionary import SpinnerDictionarySource
-from unspin.engine.sources.lexicon import LexiconSource
+from unspin.engine.sources.lexicon import LexiconModel, LexiconSource
 from unspin.engine.sources.rules import PhraseRuleSource
 from unspin.engine.sources.spintax import SpintaxSource
 from unspin.engine.sources.terms import TermSource
@@ -92,10 +92,10 @@ class SentenceState:
 def _as_spinner_dictionary(resource: object) -> SpinnerDictionary | None:
     """The spinner dictionary a loaded `--dict` resource is, if it is one.
 
-    A learned lexicon is not modelled as a spinner: its line order and the rate at which
-    each line is applied are unknown, and with the model's fixed rate its counts go unused
-    (measured on batch --learn's test set: "agency" -> "firm", seen 5 times and never
-    unchanged, was left). It is a strong prior of the generic decode instead.
+    A learned lexicon is not read as a dictionary: its line order and rates are unknown and
+    the spinner model would leave its counts unused ("agency" -> "firm", seen 5 times and
+    never unchanged, was left); it has its own page model (`LexiconModel`) and candidate
+    source.
     """
     return resource if isinstance(resource, SpinnerDictionary) else None
 
@@ -147,7 +147,7 @@ class Engine:
         # A known spinner's dictionary (or a learned one) is modelled exactly: the spinner
         # model decides a page it explains; the generic decode keeps the dictionary as a prior
         # for pages it does not.
-        self.spinner_models: list[tuple[str, SpinnerModel]] = []
+        self.spinner_models: list[tuple[str, SpinnerModel | LexiconModel]] = []
         self.lexicons: list[Lexicon] = []
         for path in dictionaries:
             resource = load_lexical(Path(path))
@@ -156,6 +156,8 @@ class Engine:
             if isinstance(resource, Lexicon):
                 resource.name = name
                 self.lexicons.append(resource)  # weighed by its counts: LexiconSource
+                # ...and decided page by page under the spinner's constraints.
+                self.spinner_models.append((name, LexiconModel(resource, self.ngram)))
                 continue
             self.user.add_resource(name, resource.entries())
             spinner = _as_spinner_dictionary(resource)

@@ -47,8 +47,10 @@ __all__ = [
     "FORMATS",
     "DictionaryError",
     "SpinnerDictionary",
+    "REALSIZE",
     "builtin_spinner_dictionaries",
     "load_spinner_dictionary",
+    "realsize_spinner_dictionary",
 ]
 
 FORMATS = ("pipe", "spintax", "csv")
@@ -652,6 +654,8 @@ def load_spinner_dictionary(name_or_path: str | Path, *, strict: bool = False) -
     text = str(name_or_path)
     if not isinstance(name_or_path, Path) and text.lower() == "rules":
         return rules_spinner_dictionary()
+    if not isinstance(name_or_path, Path) and text.lower() == REALSIZE:
+        return realsize_spinner_dictionary()
     if not isinstance(name_or_path, Path) and text.lower() in _BUILTIN_OPTIONS:
         return _builtin(text.lower())
     path = Path(name_or_path)
@@ -659,7 +663,7 @@ def load_spinner_dictionary(name_or_path: str | Path, *, strict: bool = False) -
         return SpinnerDictionary.load(path, strict=strict)
     raise ResourceUnavailable(
         f"unknown spinner dictionary {text!r}: not a built-in "
-        f"({', '.join(_BUILTIN_OPTIONS)}) and no such file"
+        f"({', '.join([*_BUILTIN_OPTIONS, 'rules', REALSIZE])}) and no such file"
     )
 
 
@@ -682,3 +686,132 @@ def rules_spinner_dictionary() -> SpinnerDictionary:
                 spun_forms.append(rule.spun)
     ordered = sorted(grouped.items(), key=lambda item: -len(item[0].split()))
     return SpinnerDictionary("rules", [[head, *spun] for head, spun in ordered if spun])
+
+
+# ------------------------------------------------------- the "realsize" dictionary
+
+REALSIZE = "realsize"
+# The thesaurus-made dictionaries whose agreement gives realsize's alternatives.
+REALSIZE_SOURCES = ("wordnet", "mythes", "moby")
+REALSIZE_LINES = 12_000
+REALSIZE_ALTERNATIVES = (2, 3, 4)
+_REALSIZE_VERSION = "1"
+
+
+@cache
+def realsize_spinner_dictionary(
+    lines: int = REALSIZE_LINES, seed: int = 0, *, use_cache: bool = True
+) -> SpinnerDictionary:
+    """A dev dictionary with the *shape* of a real auto-spinner's, made from shipped resources.
+
+    Real auto-spinner dictionaries (the English file of a popular WordPress plugin has
+    12,240 lines) cover the few thousand words a news article is made of, with a few
+    alternatives each; the thesaurus-made built-ins cover every word a thesaurus knows
+    with up to six, which makes a spinner's vocabulary far broader than a real one and
+    what 150 pages can teach far smaller (docs/benchmarks.md, "Learning a spinner's
+    dictionary"). Made so that nothing follows any one thesaurus:
+
+    - alternatives: for each head line of the built-in WordNet, MyThes and Moby
+      dictionaries (inflected forms, function words out), the alternatives that at
+      least two of the three list for that head, every word of them known to the
+      pocketsphinx trigram model (a real word), ordered by how many agree, then by
+      their summed rank;
+    - heads: those with at least two such alternatives and every word known to the
+      model, ranked by the model's probability of the head (unigram for a word, the
+      trigram chain from ``<s>`` for a phrase; a general English model trained apart
+      from the Wikinews dev articles), the ``lines`` most probable kept;
+    - each line keeps 2, 3 or 4 alternatives, drawn per head with ``seed``;
+    - lines with more words come first (as in the built-ins), then by probability.
+
+    Deterministic; cached on disk like the built-ins (keyed by the sources' files).
+    """
+    from unspin.resources.lexical import source_fingerprint
+    from unspin.resources.lm import default_ngram
+
+    model = default_ngram()
+    identity = "|".join(
+        [_REALSIZE_VERSION, str(lines), str(seed), str(model.path)]
+        + [source_fingerprint(name) for name in REALSIZE_SOURCES]
+    )
+    key = hashlib.sha1(identity.encode()).hexdigest()[:16]
+    cached = cache_dir() / f"spinner-{REALSIZE}-{key}.txt"
+    if use_cache and cached.is_file():
+        try:
+            return SpinnerDictionary.loads(
+                cached.read_text(encoding="utf-8"), name=REALSIZE, format="pipe"
+            )
+        except (OSError, DictionaryError):
+            pass
+    sources = [_builtin(name) for name in REALSIZE_SOURCES]
+    dictionary = build_agreement_dictionary(sources, model, lines=lines, seed=seed, name=REALSIZE)
+    if use_cache:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(dictionary.dumps("pipe"), encoding="utf-8")
+            partial.replace(cached)
+        except OSError:
+            pass
+    return dictionary
+
+
+def build_agreement_dictionary(
+    sources: list[SpinnerDictionary],
+    model,
+    *,
+    lines: int,
+    seed: int = 0,
+    name: str = REALSIZE,
+    min_agree: int = 2,
+    alternatives: tuple[int, ...] = REALSIZE_ALTERNATIVES,
+) -> SpinnerDictionary:
+    """The ``lines`` most probable heads of ``sources`` with the alternatives at least
+    ``min_agree`` sources list for them (see `realsize_spinner_dictionary`).
+
+    ``model`` is an n-gram model with ``known(word)`` and ``sequence_logprobs(words)``
+    (`unspin.resources.lm.NGramLM`).
+    """
+    import random
+
+    merged: list[dict[str, list[str]]] = []
+    for source in sources:
+        by_head: dict[str, list[str]] = {}
+        for head, *alts in source.lines:
+            bucket = by_head.setdefault(head, [])
+            bucket.extend(alt for alt in alts if alt not in bucket)
+        merged.append(by_head)
+    known: dict[str, bool] = {}
+
+    def real(phrase: str) -> bool:
+        for word in phrase.split():
+            if word not in known:
+                known[word] = model.known(word)
+            if not known[word]:
+                return False
+        return True
+
+    agreed: dict[str, list[str]] = {}
+    for head in sorted(set().union(*merged)):
+        if not real(head):
+            continue
+        votes: dict[str, int] = {}
+        ranks: dict[str, int] = {}
+        for by_head in merged:
+            for rank, alt in enumerate(by_head.get(head, ())):
+                votes[alt] = votes.get(alt, 0) + 1
+                ranks[alt] = ranks.get(alt, 0) + rank
+        kept = [
+            alt
+            for alt in votes
+            if votes[alt] >= min_agree and alt.lower() != head.lower() and real(alt)
+        ]
+        if len(kept) >= min(alternatives):
+            agreed[head] = sorted(kept, key=lambda alt: (-votes[alt], ranks[alt], alt))
+    probability = {head: sum(model.sequence_logprobs(head.split())) for head in agreed}
+    chosen = sorted(agreed, key=lambda head: (-probability[head], head))[:lines]
+    chosen.sort(key=lambda head: (-len(head.split()), -probability[head], head))
+    out = []
+    for head in chosen:
+        count = random.Random(f"{seed}:{name}:{head}").choice(alternatives)
+        out.append([head, *agreed[head][:count]])
+    return SpinnerDictionary(name, out)
