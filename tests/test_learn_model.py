@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from unspin.engine.sources.lexicon import LexiconModel
+from unspin.engine.lexicon_model import LexiconModel
 from unspin.resources.lexicon import Lexicon
 from unspin.resources.lm import default_ngram
 

@@ -134,12 +134,12 @@ def inflect_like(candidate: str, spun: str) -> tuple[str, ...]:
     readings = word_tags(spun)
     if not readings:
         return (candidate,)
-    cand_lemmas = _lemmas_by_pos(candidate.lower())
+    cand_lemmas = lemmas_by_pos(candidate.lower())
     forms: list[str] = []
     for upos, _lemma, tag in readings:
         lemmas = cand_lemmas.get(upos) or ((candidate.lower(),) if not cand_lemmas else ())
         for lemma in lemmas:
-            for form in _inflection(lemma, tag):
+            for form in inflections(lemma, tag):
                 if form not in forms:
                     forms.append(form)
     return tuple(forms) or (candidate,)
@@ -149,17 +149,28 @@ def inflect_like(candidate: str, spun: str) -> tuple[str, ...]:
 # candidates of different spun words, so both lookups are cached here (its inflection
 # calls were a fifth of detect's time in a profile of ten dev articles).
 @lru_cache(maxsize=200_000)
-def _lemmas_by_pos(word: str) -> dict[str, tuple[str, ...]]:
+def lemmas_by_pos(word: str) -> dict[str, tuple[str, ...]]:
     from lemminflect import getAllLemmas
 
     return {upos: tuple(lemmas) for upos, lemmas in getAllLemmas(word).items()}
 
 
 @lru_cache(maxsize=200_000)
-def _inflection(lemma: str, tag: str) -> tuple[str, ...]:
+def inflections(lemma: str, tag: str) -> tuple[str, ...]:
     from lemminflect import getInflection
 
     return tuple(getInflection(lemma, tag=tag) or ())
+
+
+def first_inflection(lemma: str, tag: str) -> str | None:
+    """The first form lemminflect gives `lemma` with Penn `tag` ("say", "VBD" -> "said")."""
+    forms = inflections(lemma, tag)
+    return forms[0] if forms else None
+
+
+def normal_phrase(text: str) -> str:
+    """A phrase as dictionaries key it: lower case, one space between words."""
+    return " ".join(text.split()).lower()
 
 
 def inflect_phrase_like(candidate: str, spun: str) -> tuple[str, ...]:

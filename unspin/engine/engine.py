@@ -31,6 +31,7 @@ from unspin.engine.config import EngineConfig
 from unspin.engine.decoding import Decision, Decoder, PageState, is_typical_rule_edit, sigmoid
 from unspin.engine.evidence import Evidence
 from unspin.engine.language import ENGLISH, text_language
+from unspin.engine.lexicon_model import LexiconModel
 from unspin.engine.protect import (
     is_headline,
     name_mask,
@@ -46,7 +47,7 @@ from unspin.engine.results import (
 )
 from unspin.engine.sources import CandidateSource
 from unspin.engine.sources.dictionary import SpinnerDictionarySource
-from unspin.engine.sources.lexicon import LexiconModel, LexiconSource
+from unspin.engine.sources.lexicon import LexiconSource
 from unspin.engine.sources.rules import PhraseRuleSource
 from unspin.engine.sources.spintax import SpintaxSource
 from unspin.engine.sources.terms import TermSource

@@ -37,11 +37,11 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 from unspin.resources import LexicalResource, ResourceUnavailable
-from unspin.text import FUNCTION_WORDS, SPINNER_WORD_RE, cache_dir
+from unspin.text import FUNCTION_WORDS, SPINNER_WORD_RE, cache_dir, inflections, lemmas_by_pos
 
 __all__ = [
     "FORMATS",
@@ -499,20 +499,6 @@ def _rank_by_overlap(
 # ------------------------------------------------------------------- inflection
 
 
-@lru_cache(maxsize=200_000)
-def _lemmas(word: str) -> dict:
-    import lemminflect
-
-    return lemminflect.getAllLemmas(word)
-
-
-@lru_cache(maxsize=200_000)
-def _inflection(word: str, tag: str) -> tuple[str, ...]:
-    import lemminflect
-
-    return tuple(lemminflect.getInflection(word, tag=tag))
-
-
 def _groups_with_pos(resource: LexicalResource) -> Iterator[tuple[list[str], str | None]]:
     with_pos = getattr(resource, "entries_with_pos", None)
     if with_pos is not None:
@@ -535,7 +521,7 @@ def _lemma_pos(head: str) -> list[str]:
         word = words[_key_index(words, pos)]
         if len(words) > 1 and pos in ("ADJ", "ADV"):
             continue
-        if word in _lemmas(word).get(pos, ()):
+        if word in lemmas_by_pos(word).get(pos, ()):
             found.append(pos)
     return found
 
@@ -544,7 +530,7 @@ def _can_be(phrase: str, pos: str) -> bool:
     words = phrase.split()
     if len(words) > 1:
         return pos in ("VERB", "NOUN") and _can_be(words[_key_index(words, pos)], pos)
-    return phrase in _lemmas(phrase).get(pos, ())
+    return phrase in lemmas_by_pos(phrase).get(pos, ())
 
 
 def _inflect(phrase: str, pos: str | None, tag: str) -> str | None:
@@ -552,7 +538,7 @@ def _inflect(phrase: str, pos: str | None, tag: str) -> str | None:
         return phrase
     words = phrase.split()
     key = _key_index(words, pos)
-    forms = _inflection(words[key], tag)
+    forms = inflections(words[key], tag)
     if not forms:
         return None
     words[key] = forms[0]
