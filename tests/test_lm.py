@@ -11,6 +11,7 @@ from unspin.resources.lm import (
     NGramLM,
     _changed_span,
     _diff_bounds,
+    _pack_row,
     default_ngram,
     resolve_backend,
 )
@@ -110,6 +111,34 @@ SWAPS = [
 VARIANTS = [BASE_SENTENCE.replace(a, b, 1) for a, b in SWAPS] + [BASE_SENTENCE]
 
 
+def test_packed_row_lets_each_variant_see_only_its_prefix_and_itself() -> None:
+    # Two variants of the base [0, 10, 11, 12, 13] packed in one row after the base itself:
+    # each must see the base tokens before its change and its own tokens, never the other's.
+    torch = pytest.importorskip("torch")
+    base = [0, 10, 11, 12, 13]
+    spans = [
+        _changed_span(base, [0, 10, 20, 12, 13], tail=1),  # feeds 10 20 (positions 1-2)
+        _changed_span(base, [0, 10, 11, 30, 13], tail=0),  # feeds 11 (position 2)
+    ]
+    row = _pack_row(spans, [0, 1], base)
+    assert row.input_ids == [0, 10, 11, 12, 13, 10, 20, 11]
+    assert row.positions == [0, 1, 2, 3, 4, 1, 2, 2]
+    assert row.targets == [10, 11, 12, 13, 0, 20, 12, 30]
+    assert row.segments == [(5, 7, 1), (7, 8, 2)]
+    seen = row.mask(torch, torch.float32)[0, 0] == 0
+    assert seen[:5, :5].equal(torch.ones(5, 5, dtype=torch.bool).tril())  # the base: causal
+    assert seen[5].nonzero().flatten().tolist() == [0, 5]  # BOS, then itself
+    assert seen[6].nonzero().flatten().tolist() == [0, 5, 6]
+    assert seen[7].nonzero().flatten().tolist() == [0, 1, 7]  # base 0-1, not span 0's tokens
+    # Without the base in the row, the columns before the row are the cached base tokens.
+    cached = _pack_row(spans, [0, 1], None)
+    assert (cached.cached, cached.base_length, cached.segments) == (2, 0, [(0, 2, 1), (2, 3, 2)])
+    seen = cached.mask(torch, torch.float32)[0, 0] == 0
+    assert seen.shape == (3, 5)
+    assert seen[1].nonzero().flatten().tolist() == [0, 2, 3]
+    assert seen[2].nonzero().flatten().tolist() == [0, 1, 4]
+
+
 def _load(backend: str):
     from unspin.resources.lm import ModelUnavailable, load_causal_lm
 
@@ -148,6 +177,24 @@ def test_variant_gains_equal_scoring_each_variant_in_full(backend: str) -> None:
             base.logprobs[span.start : span.base_stop]
         )
         assert gain == pytest.approx(full, abs=1e-3), variant
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_packing_in_many_calls_or_on_a_cached_base_gives_the_same_gains(monkeypatch) -> None:
+    # transformers packs a sentence and its variants in one forward call; split into many
+    # calls (a few tokens each, on the cached base) or after the base was scored on its own,
+    # the gains must not change.
+    from unspin.resources import lm as lm_module
+
+    lm = _load("transformers")
+    lm.backend._base_ids = None
+    one_call = lm.variant_gains(BASE_SENTENCE, VARIANTS)
+    lm.score(BASE_SENTENCE)  # the base is now cached: the variants are packed on top of it
+    assert lm.variant_gains(BASE_SENTENCE, VARIANTS) == pytest.approx(one_call, abs=1e-3)
+    monkeypatch.setattr(lm_module, "PACK_TOKENS", 6)
+    lm.backend._base_ids = None
+    assert lm.variant_gains(BASE_SENTENCE, VARIANTS) == pytest.approx(one_call, abs=1e-3)
 
 
 @pytest.mark.model

