@@ -111,32 +111,38 @@ SWAPS = [
 VARIANTS = [BASE_SENTENCE.replace(a, b, 1) for a, b in SWAPS] + [BASE_SENTENCE]
 
 
-def test_packed_row_lets_each_variant_see_only_its_prefix_and_itself() -> None:
-    # Two variants of the base [0, 10, 11, 12, 13] packed in one row after the base itself:
-    # each must see the base tokens before its change and its own tokens, never the other's.
+def test_packed_row_lets_each_variant_see_only_its_own_context() -> None:
+    # Three variants of the base [0, 10, 11, 12, 13] packed in one row after the base: the
+    # base's rows predict each first changed token, tokens the variants share after that
+    # are laid out once, and no token sees another variant's tokens.
     torch = pytest.importorskip("torch")
     base = [0, 10, 11, 12, 13]
     spans = [
-        _changed_span(base, [0, 10, 20, 12, 13], tail=1),  # feeds 10 20 (positions 1-2)
-        _changed_span(base, [0, 10, 11, 30, 13], tail=0),  # feeds 11 (position 2)
+        _changed_span(base, [0, 10, 20, 12, 13], tail=1),  # scores 20 12
+        _changed_span(base, [0, 10, 11, 30, 13], tail=0),  # scores 30
+        _changed_span(base, [0, 10, 20, 12, 99], tail=0),  # scores 20 12 99: extends the first
     ]
-    row = _pack_row(spans, [0, 1], base)
-    assert row.input_ids == [0, 10, 11, 12, 13, 10, 20, 11]
-    assert row.positions == [0, 1, 2, 3, 4, 1, 2, 2]
-    assert row.targets == [10, 11, 12, 13, 0, 20, 12, 30]
-    assert row.segments == [(5, 7, 1), (7, 8, 2)]
+    row = _pack_row(spans, [0, 1, 2], base)
+    assert row.input_ids == [0, 10, 11, 12, 13, 20, 12]
+    assert row.positions == [0, 1, 2, 3, 4, 2, 3]
+    assert row.picks == [[(1, 20), (5, 12)], [(2, 30)], [(1, 20), (5, 12), (6, 99)]]
+    assert row.base_picks == [(0, 10), (1, 11), (2, 12), (3, 13)]
     seen = row.mask(torch, torch.float32)[0, 0] == 0
     assert seen[:5, :5].equal(torch.ones(5, 5, dtype=torch.bool).tril())  # the base: causal
-    assert seen[5].nonzero().flatten().tolist() == [0, 5]  # BOS, then itself
-    assert seen[6].nonzero().flatten().tolist() == [0, 5, 6]
-    assert seen[7].nonzero().flatten().tolist() == [0, 1, 7]  # base 0-1, not span 0's tokens
-    # Without the base in the row, the columns before the row are the cached base tokens.
-    cached = _pack_row(spans, [0, 1], None)
-    assert (cached.cached, cached.base_length, cached.segments) == (2, 0, [(0, 2, 1), (2, 3, 2)])
+    assert seen[5].nonzero().flatten().tolist() == [0, 1, 5]  # base 0-1, then itself
+    assert seen[6].nonzero().flatten().tolist() == [0, 1, 5, 6]
+    # Without the base in the row, the columns before the row are the cached base tokens,
+    # and each variant's path starts with the base token before its change.
+    cached = _pack_row(spans, [0, 1, 2], None)
+    assert cached.cached == 2
+    assert cached.input_ids == [10, 20, 11, 12]
+    assert cached.positions == [1, 2, 2, 3]
+    assert cached.picks == [[(0, 20), (1, 12)], [(2, 30)], [(0, 20), (1, 12), (3, 99)]]
     seen = cached.mask(torch, torch.float32)[0, 0] == 0
-    assert seen.shape == (3, 5)
-    assert seen[1].nonzero().flatten().tolist() == [0, 2, 3]
-    assert seen[2].nonzero().flatten().tolist() == [0, 1, 4]
+    assert seen.shape == (4, 6)
+    assert seen[1].nonzero().flatten().tolist() == [0, 2, 3]  # cached 0, rows 0-1
+    assert seen[2].nonzero().flatten().tolist() == [0, 1, 4]  # cached 0-1, itself
+    assert seen[3].nonzero().flatten().tolist() == [0, 2, 3, 5]
 
 
 def _load(backend: str):

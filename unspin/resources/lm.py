@@ -255,63 +255,82 @@ def _changed_span(base_ids: Sequence[int], ids: list[int], tail: int) -> _Span:
 
 @dataclass
 class _PackedRow:
-    """Variants' changed tokens laid end to end in one input row (see `_pack_row`)."""
+    """Variants' changed tokens laid out in one input row as a token tree (see `_pack_row`)."""
 
     input_ids: list[int]
     positions: list[int]  # each token's position in its own variant
-    targets: list[int]  # the token each position predicts (0 where none is scored)
-    segments: list[tuple[int, int, int]]  # per span: (first, end) in the row, base tokens seen
-    base_length: int  # the base's own segment at the head of the row, 0 when cached
     cached: int  # base tokens taken from the key/value cache (mask columns before the row)
+    sees_cached: list[int]  # per row: how many of the cached base tokens it sees
+    sees_rows: list[list[int]]  # per row: the rows of the row it sees (its path, itself last)
+    picks: list[list[tuple[int, int]]]  # per span: (row, target) pairs whose log-probs it sums
+    base_picks: list[tuple[int, int]]  # with the base in the row: (row r, base token r + 1)
 
     def mask(self, torch, dtype):
-        """Additive attention mask [1, 1, row, cached + row]: 0 where a token may look.
-
-        A span's token sees the base tokens before its change (from the cache, or the
-        base segment at the row's head, which sit in the same columns) and the tokens of
-        its own segment up to itself; never another span's."""
+        """Additive attention mask [1, 1, row, cached + row]: 0 where a token may look."""
         total = len(self.input_ids)
-        blocked = torch.finfo(dtype).min
-        mask = torch.full((total, self.cached + total), blocked, dtype=dtype)
-        blocks = [(0, self.base_length)] if self.base_length else []
-        for first, end, visible in self.segments:
-            mask[first:end, :visible] = 0.0
-            blocks.append((first, end))
-        for first, end in blocks:  # causal within each segment
-            mask[first:end, self.cached + first : self.cached + end] = torch.triu(
-                torch.full((end - first, end - first), blocked, dtype=dtype), diagonal=1
-            )
+        mask = torch.full((total, self.cached + total), torch.finfo(dtype).min, dtype=dtype)
+        for row, (cached, rows) in enumerate(zip(self.sees_cached, self.sees_rows, strict=True)):
+            mask[row, :cached] = 0.0
+            mask[row, [self.cached + r for r in rows]] = 0.0
         return mask[None, None]
 
 
 def _pack_row(
     spans: Sequence[_Span], pack: Sequence[int], base_ids: list[int] | None
 ) -> _PackedRow:
-    """Lay out the spans `pack` of `spans` in one row: each feeds ids[start - 1 : stop - 1].
+    """Lay out the spans `pack` of `spans` in one row, as a tree of tokens under the base.
 
-    With `base_ids`, the base itself is the row's first segment (positions 0..n-1) and the
-    spans see its first `start - 1` tokens in-row; otherwise they see the cached base tokens,
-    of which the row needs the first max(start) - 1."""
+    A span scores ids[start:stop], each token predicted by the row of the token before it:
+    the base's token start - 1 (every span's prefix ends with it), then the span's own
+    tokens.  Spans that share tokens after their common prefix share rows (a two-site
+    variant and the one-site variant it extends), and each row sees, through the mask, the
+    base tokens before its path and its path only: exactly the context of its own variant.
+    With `base_ids`, the base itself is the row's head (positions 0..n-1) and its rows also
+    predict each span's first token; otherwise the spans see the cached base tokens, of
+    which the row needs the first max(start) - 1."""
     input_ids: list[int] = []
     positions: list[int] = []
-    targets: list[int] = []
+    sees_cached: list[int] = []
+    sees_rows: list[list[int]] = []
+
+    def add(token: int, position: int, cached: int, path: list[int]) -> int:
+        row = len(input_ids)
+        input_ids.append(token)
+        positions.append(position)
+        sees_cached.append(cached)
+        sees_rows.append([*path, row])
+        return row
+
+    base_picks: list[tuple[int, int]] = []
     if base_ids is not None:
         cached = 0
-        input_ids.extend(base_ids)
-        positions.extend(range(len(base_ids)))
-        targets.extend([*base_ids[1:], 0])  # the base's last position predicts nothing
+        for position, token in enumerate(base_ids):
+            add(token, position, 0, list(range(position)))
+        base_picks = [(row, base_ids[row + 1]) for row in range(len(base_ids) - 1)]
     else:
         cached = max(spans[i].start for i in pack) - 1
-    segments = []
+    nodes: dict[tuple, int] = {}
+    picks = []
     for index in pack:
         span = spans[index]
-        first = len(input_ids)
-        input_ids.extend(span.ids[span.start - 1 : span.stop - 1])
-        positions.extend(range(span.start - 1, span.stop - 1))
-        targets.extend(span.ids[span.start : span.stop])
-        segments.append((first, len(input_ids), span.start - 1))
-    base_length = len(base_ids) if base_ids is not None else 0
-    return _PackedRow(input_ids, positions, targets, segments, base_length, cached)
+        if base_ids is not None:
+            row = span.start - 1  # the base's own row: it sees exactly the span's prefix
+        else:
+            key = ("base", span.start - 1)
+            row = nodes.get(key, -1)
+            if row < 0:
+                row = nodes[key] = add(span.ids[span.start - 1], span.start - 1, span.start - 1, [])
+        span_picks = [(row, span.ids[span.start])]
+        for position in range(span.start, span.stop - 1):
+            key = (row, span.ids[position])
+            child = nodes.get(key, -1)
+            if child < 0:
+                path = sees_rows[row]
+                child = nodes[key] = add(span.ids[position], position, sees_cached[row], path)
+            row = child
+            span_picks.append((row, span.ids[position + 1]))
+        picks.append(span_picks)
+    return _PackedRow(input_ids, positions, cached, sees_cached, sees_rows, picks, base_picks)
 
 
 def _target_logprobs(rows, targets: Sequence[int]) -> list[float]:
@@ -585,14 +604,13 @@ class _TransformersBackend(_Backend):
         out: list[float],
         base_ids: list[int] | None = None,
     ) -> None:
-        """Score the spans of `pack` in one forward call, packed end to end in one row.
+        """Score the spans of `pack` in one forward call, packed in one row as a token tree.
 
-        Each span sees, through a block mask, the base tokens before its change and its own
-        earlier tokens, never another span's: exactly what scoring it alone on top of its
-        prefix gives (`_pack_row`).  The base tokens come from the kept key/value cache, or,
-        given `base_ids`, are the row's first segment (then their log-probs and cache become
-        the new base).  One row of every variant's changed tokens (no padding, no prefix
-        evaluated twice) keeps the matrix products wide: on this CPU a float32 product ran at
+        Each token sees, through the mask, only its own variant's context: exactly what
+        scoring the variant alone on top of its prefix gives (`_pack_row`).  The base tokens
+        come from the kept key/value cache, or, given `base_ids`, are the row's head (then
+        their log-probs and cache become the new base).  One row of every variant's changed
+        tokens (no padding, no prefix evaluated twice, shared tokens once) keeps the matrix products wide: on this CPU a float32 product ran at
         ~30 GFLOPS with 16 rows and ~65 with 128 or more, and each call reads all the weights
         (540 MB) once.  Replaced batches of up to 16 right-padded variants, each batch
         re-evaluating the prefix from its earliest change: 2x the CPU time a sentence.
@@ -604,8 +622,8 @@ class _TransformersBackend(_Backend):
         past = None
         if cached > 0:
             past = self.cache_class()
-            for layer, (keys, values) in enumerate(self._base_kv):
-                past.update(keys[:, :, :cached], values[:, :, :cached], layer)
+            for layer, (layer_keys, layer_values) in enumerate(self._base_kv):
+                past.update(layer_keys[:, :, :cached], layer_values[:, :, :cached], layer)
         with torch.inference_mode():
             result = self.model(
                 input_ids=torch.tensor([row.input_ids], device=self.device),
@@ -614,20 +632,33 @@ class _TransformersBackend(_Backend):
                 use_cache=True,
                 **{self._cache_kw: past},
             )
-            targets = torch.tensor([row.targets], device=self.device)
-            lp = self._token_logprobs(result.logits, targets)[0].tolist()
-            result.logits = None  # [row, vocab] float32: free it before the next call
-        for index, (first, end, _visible) in zip(pack, row.segments, strict=True):
-            out[index] = float(sum(lp[first:end]))
+            logits = result.logits[0]
+            # ln P(target | row) for every (row, target) pair, normalised over the vocabulary
+            # in blocks of 128 rows (a [rows, 49152] float32 temporary each).
+            norm = torch.cat(
+                [
+                    torch.logsumexp(logits[start : start + 128].float(), dim=-1)
+                    for start in range(0, logits.shape[0], 128)
+                ]
+            )
+            pairs = [pair for span_picks in row.picks for pair in span_picks] + row.base_picks
+            index = torch.tensor([r for r, _t in pairs], dtype=torch.long, device=self.device)
+            target = torch.tensor([t for _r, t in pairs], dtype=torch.long, device=self.device)
+            values = (logits[index, target].float() - norm[index]).tolist()
+            result.logits = logits = None  # [row, vocab] float32: free it before the next call
+        used = 0
+        for span_index, span_picks in zip(pack, row.picks, strict=True):
+            out[span_index] = float(sum(values[used : used + len(span_picks)]))
+            used += len(span_picks)
         if base_ids is not None:
             size = len(base_ids)
             cache = getattr(result, "cache", None)
             cache = result.past_key_values if cache is None else cache
             self._base_kv = [
-                (keys[:, :, :size].clone(), values[:, :, :size].clone())
-                for keys, values in _cache_layers(cache)
+                (keys[:, :, :size].clone(), vals[:, :, :size].clone())
+                for keys, vals in _cache_layers(cache)
             ]
-            self._base_lp = [0.0, *lp[: size - 1]]
+            self._base_lp = [0.0, *values[used:]]
             self._base_ids = list(base_ids)
 
 
