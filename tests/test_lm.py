@@ -11,6 +11,7 @@ from unspin.resources.lm import (
     NGramLM,
     _changed_span,
     _diff_bounds,
+    _pack_row,
     default_ngram,
     resolve_backend,
 )
@@ -110,6 +111,40 @@ SWAPS = [
 VARIANTS = [BASE_SENTENCE.replace(a, b, 1) for a, b in SWAPS] + [BASE_SENTENCE]
 
 
+def test_packed_row_lets_each_variant_see_only_its_own_context() -> None:
+    # Three variants of the base [0, 10, 11, 12, 13] packed in one row after the base: the
+    # base's rows predict each first changed token, tokens the variants share after that
+    # are laid out once, and no token sees another variant's tokens.
+    torch = pytest.importorskip("torch")
+    base = [0, 10, 11, 12, 13]
+    spans = [
+        _changed_span(base, [0, 10, 20, 12, 13], tail=1),  # scores 20 12
+        _changed_span(base, [0, 10, 11, 30, 13], tail=0),  # scores 30
+        _changed_span(base, [0, 10, 20, 12, 99], tail=0),  # scores 20 12 99: extends the first
+    ]
+    row = _pack_row(spans, [0, 1, 2], base)
+    assert row.input_ids == [0, 10, 11, 12, 13, 20, 12]
+    assert row.positions == [0, 1, 2, 3, 4, 2, 3]
+    assert row.picks == [[(1, 20), (5, 12)], [(2, 30)], [(1, 20), (5, 12), (6, 99)]]
+    assert row.base_picks == [(0, 10), (1, 11), (2, 12), (3, 13)]
+    seen = row.mask(torch, torch.float32)[0, 0] == 0
+    assert seen[:5, :5].equal(torch.ones(5, 5, dtype=torch.bool).tril())  # the base: causal
+    assert seen[5].nonzero().flatten().tolist() == [0, 1, 5]  # base 0-1, then itself
+    assert seen[6].nonzero().flatten().tolist() == [0, 1, 5, 6]
+    # Without the base in the row, the columns before the row are the cached base tokens,
+    # and each variant's path starts with the base token before its change.
+    cached = _pack_row(spans, [0, 1, 2], None)
+    assert cached.cached == 2
+    assert cached.input_ids == [10, 20, 11, 12]
+    assert cached.positions == [1, 2, 2, 3]
+    assert cached.picks == [[(0, 20), (1, 12)], [(2, 30)], [(0, 20), (1, 12), (3, 99)]]
+    seen = cached.mask(torch, torch.float32)[0, 0] == 0
+    assert seen.shape == (4, 6)
+    assert seen[1].nonzero().flatten().tolist() == [0, 2, 3]  # cached 0, rows 0-1
+    assert seen[2].nonzero().flatten().tolist() == [0, 1, 4]  # cached 0-1, itself
+    assert seen[3].nonzero().flatten().tolist() == [0, 2, 3, 5]
+
+
 def _load(backend: str):
     from unspin.resources.lm import ModelUnavailable, load_causal_lm
 
@@ -148,6 +183,24 @@ def test_variant_gains_equal_scoring_each_variant_in_full(backend: str) -> None:
             base.logprobs[span.start : span.base_stop]
         )
         assert gain == pytest.approx(full, abs=1e-3), variant
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_packing_in_many_calls_or_on_a_cached_base_gives_the_same_gains(monkeypatch) -> None:
+    # transformers packs a sentence and its variants in one forward call; split into many
+    # calls (a few tokens each, on the cached base) or after the base was scored on its own,
+    # the gains must not change.
+    from unspin.resources import lm as lm_module
+
+    lm = _load("transformers")
+    lm.backend._base_ids = None
+    one_call = lm.variant_gains(BASE_SENTENCE, VARIANTS)
+    lm.score(BASE_SENTENCE)  # the base is now cached: the variants are packed on top of it
+    assert lm.variant_gains(BASE_SENTENCE, VARIANTS) == pytest.approx(one_call, abs=1e-3)
+    monkeypatch.setattr(lm_module, "PACK_TOKENS", 6)
+    lm.backend._base_ids = None
+    assert lm.variant_gains(BASE_SENTENCE, VARIANTS) == pytest.approx(one_call, abs=1e-3)
 
 
 @pytest.mark.model

