@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from unspin.engine import Engine, EngineConfig, PageState
-from unspin.engine.candidates import Candidate, wants_an
+from unspin.engine.candidates import Candidate, apply_case_style, case_style, wants_an
 from unspin.engine.decoding import Decision, is_typical_rule_edit, prior
 from unspin.engine.protect import is_headline, name_mask, term_mask
 from unspin.restoration import Edit, Restoration, apply_edits, restore, restore_and_explain
@@ -62,6 +62,34 @@ def test_match_case() -> None:
     assert match_case("secretary general", "Secretary Common") == "Secretary General"
     assert match_case("nato", "OTAN") == "NATO"
     assert match_case("came", "got here") == "came"
+
+
+def test_case_style_of_a_span_gives_match_case_for_every_candidate() -> None:
+    # gather works out the spun span's capitalisation once and applies it to every proposal:
+    # it must agree with match_case on each kind of span.
+    spans = [
+        "International",
+        "Secretary Common",
+        "OTAN",
+        "got here",
+        "a",
+        "I",
+        "McDonald",
+        "the Foreign Office",
+        "U.S.",
+        "{said|told}",
+        "iPhone",
+        "Prime 10",
+        "É",
+    ]
+    candidates = ["foreign", "secretary general", "nato", "came", "x", "take up", "ébène"]
+    for spun in spans:
+        style = case_style(spun)
+        for candidate in candidates:
+            assert apply_case_style(candidate, style) == match_case(candidate, spun), (
+                spun,
+                candidate,
+            )
 
 
 def test_apply_edits_checks_its_input() -> None:
