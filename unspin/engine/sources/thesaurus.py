@@ -70,18 +70,25 @@ class ThesaurusSource:
         keys = [phrase]
         if spun_words == 1:
             keys.extend(lemma for lemma in lemmas_of(phrase) if lemma != phrase)
-        related: dict[str, set] = {}
-        for key in keys:
+        # The relations of the phrase and of its lemmas, merged in first-seen order.  The
+        # sets of `related()` are shared (cached there) and never modified: a head listed
+        # under two keys gets a new union, any other keeps its set (building a set per head
+        # of a common word, hundreds of them, was a tenth of a first detect pass).
+        related: dict[str, set] = dict(self.relations.related(keys[0]))
+        for key in keys[1:]:
             for head, rels in self.relations.related(key).items():
-                related.setdefault(head, set()).update(rels)
-        logprob = self.ngram.logprob
+                found = related.get(head)
+                related[head] = rels if found is None else found | rels
+        cached, logprob = self.ngram.cached, self.ngram.logprob
 
         def rank(item: tuple[str, set]) -> tuple[int, float]:
             # Most resources first, then the more frequent first word.  (One relation, the
             # usual case, is one resource: no set built.)
             head, rels = item
             count = 1 if len(rels) == 1 else len({rel.resource for rel in rels})
-            return (-count, -logprob(head.split()[0] if " " in head else head))
+            first = head.split()[0] if " " in head else head
+            value = cached((first,))
+            return (-count, -(logprob(first) if value is None else value))
 
         ranked = heapq.nsmallest(config.max_candidates_per_span, related.items(), key=rank)
         knowing = len({rel.resource for rels in related.values() for rel in rels})
