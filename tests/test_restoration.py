@@ -64,6 +64,26 @@ def test_match_case() -> None:
     assert match_case("came", "got here") == "came"
 
 
+def test_phrase_cache_keeps_recent_phrases_within_its_bound() -> None:
+    from unspin.engine.sources import PhraseCache
+
+    calls: list[str] = []
+
+    def compute(phrase: str) -> list[str]:
+        calls.append(phrase)
+        return [phrase.upper()] if phrase.startswith("w") else []
+
+    cache: PhraseCache[str] = PhraseCache(limit=4)
+    for phrase in ["word", "x", "y", "word", "z", "q", "word", "r", "s", "word", "t"]:
+        expected = [phrase.upper()] if phrase.startswith("w") else []
+        assert cache.get(phrase, compute) == expected
+        assert len(cache._entries) + len(cache._older) <= 4
+    # "word", asked every few phrases, survives the rotations (a full clear at the bound
+    # would have computed it again); each one-off phrase is computed once.
+    assert calls.count("word") == 1
+    assert len(calls) == 8
+
+
 def test_case_style_of_a_span_gives_match_case_for_every_candidate() -> None:
     # gather works out the spun span's capitalisation once and applies it to every proposal:
     # it must agree with match_case on each kind of span.

@@ -45,7 +45,18 @@ NGRAM_CACHE_ENTRIES = 300_000  # memoised n-gram lookups kept per model
 
 
 class NGramLM:
-    """Trigram model from `pocketsphinx` (en-us.lm.bin).  Natural-log probabilities."""
+    """Trigram model from `pocketsphinx` (en-us.lm.bin).  Natural-log probabilities.
+
+    Why memoised Python and not a compiled loop (issue 15 asks to choose by measurement):
+    detect asks for 35,000-50,000 distinct trigrams per 600-word article, and a miss costs
+    1-3 us inside pocketsphinx's own binding (trie search on a 27 MB model; measured on the
+    keys of a dev pass).  Cython or numba loops over our own arrays cannot make that call
+    cheaper, and scoring from our own copy of the model would change the numbers
+    (pocketsphinx's ARPA export rounds to four decimals), which the decisions depend on.
+    So the fixes here are algorithmic: fewer misses (two-generation memo, one lookup per
+    unknown word); the next step is a C extension on pocketsphinx's exported C API
+    (`ngram_wid`, `ngram_ng_prob`) with integer word ids (docs/benchmarks.md, "Detect speed").
+    """
 
     order = 3
 
@@ -97,8 +108,8 @@ class NGramLM:
                 raw = self._model.prob([word, *reversed(key[1:])])
                 value = OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
         # Bounded: a long-running worker must not grow without limit (about 150 bytes an
-        # entry, two generations).
-        if len(self._cache) >= NGRAM_CACHE_ENTRIES:
+        # entry; the two generations together hold at most NGRAM_CACHE_ENTRIES).
+        if len(self._cache) >= NGRAM_CACHE_ENTRIES // 2:  # two halves: the bound as before
             self._older = self._cache
             self._cache = {}
             self.cached = self._cache.get
