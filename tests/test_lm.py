@@ -85,7 +85,7 @@ def test_unknown_word_floor_holds_for_every_history(ngram: NGramLM) -> None:
 
 def test_memo_generations_stay_bounded_and_exact(monkeypatch) -> None:
     # A tiny bound forces many rotations: every value must still be pocketsphinx's, and the
-    # two generations together never hold more than the bound.
+    # two generations never hold more than the bound each.
     import unspin.resources.lm as lm
 
     monkeypatch.setattr(lm, "NGRAM_CACHE_ENTRIES", 5)
@@ -109,7 +109,7 @@ def test_memo_generations_stay_bounded_and_exact(monkeypatch) -> None:
         for i, word in enumerate(words):
             history = tuple(words[max(0, i - 2) : i])
             assert model.logprob(word, *history) == _pocketsphinx_value(model, word, *history)
-            assert len(model._cache) + len(model._older) <= 5
+            assert len(model._cache) <= 5 and len(model._older) <= 5
     # The hot loops' inline read sees the newest generation (rebound at each rotation).
     key = (words[-1], words[-3], words[-2])
     assert model.cached(key) == model.value_of(key)

@@ -68,7 +68,7 @@ class PhraseCache(Generic[T]):
     """A source's candidates per phrase, computed once (a plain dict: safe to share between
     threads, where a race only computes a phrase twice).
 
-    Two generations of at most `limit / 2` phrases each: when the newer is full it becomes the
+    Two generations of at most `limit` phrases each: when the newer is full it becomes the
     older and a fresh one starts; a phrase found in the older is copied forward.  Clearing
     everything at the bound (as before) threw the common words out with the one-off
     multi-word spans that fill it (it cleared four times in 40 dev articles)."""
@@ -86,7 +86,7 @@ class PhraseCache(Generic[T]):
             if found is None:
                 # Most spans have no candidate at all: they share one empty list.
                 found = list(compute(phrase)) or _NOTHING
-            if len(self._entries) >= self.limit // 2:  # two halves: the same bound as before
+            if len(self._entries) >= self.limit:
                 self._older = self._entries
                 self._entries = {}
             self._entries[phrase] = found
