@@ -180,10 +180,18 @@ class RelationIndex:
             # has hundreds; that was 7% of a first detect pass).
             relation = Relation(index.name, False)
             for head in inverse:
-                found.setdefault(head, set()).add(relation)
+                known = found.get(head)
+                if known is None:
+                    found[head] = {relation}
+                else:
+                    known.add(relation)
             relation = Relation(index.name, True)
             for alt in forward:
-                found.setdefault(alt, set()).add(relation)
+                known = found.get(alt)
+                if known is None:
+                    found[alt] = {relation}
+                else:
+                    known.add(relation)
         if len(self._related_cache) > 100_000:
             self._related_cache.clear()
         self._related_cache[phrase] = found
