@@ -34,8 +34,13 @@ DEV = HERE / "data" / "dev"
 
 
 def read_texts(name: str, limit: int) -> list[str]:
+    path = DEV / f"{name}.jsonl"
+    if not path.is_file():
+        sys.exit(
+            f"no dev set {path}: build the dev sets first (python benchmarks/build_devsets.py)"
+        )
     texts = []
-    with open(DEV / f"{name}.jsonl", encoding="utf-8") as handle:
+    with open(path, encoding="utf-8") as handle:
         for line in handle:
             if len(texts) >= limit:
                 break
