@@ -7,6 +7,8 @@ import pytest
 from unspin.resources.lm import (
     BACKENDS,
     DEFAULT_BACKEND,
+    LN_BASE,
+    LOGZERO,
     OOV_LOGPROB,
     NGramLM,
     _changed_span,
@@ -63,6 +65,58 @@ def test_window_logprob_of_every_window_matches_the_padded_definition(ngram: NGr
         for end in range(start, len(words) + 3):
             assert ngram.window_logprob(words, start, end) == pytest.approx(reference(start, end))
     assert ngram.cached(("said", "<s>", "rescuers")) == ngram.logprob("said", "<s>", "rescuers")
+
+
+def _pocketsphinx_value(ngram: NGramLM, word: str, *history: str) -> float:
+    """The value straight from pocketsphinx, no memo: what every cached path must return."""
+    raw = ngram._model.prob([word, *reversed(history[-2:])])
+    return OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
+
+
+def test_unknown_word_floor_holds_for_every_history(ngram: NGramLM) -> None:
+    # `value_of` answers an unknown scored word without asking pocketsphinx: that is only
+    # right if pocketsphinx gives the floor whatever the history (known or unknown words).
+    for history in [(), ("the",), ("<s>",), ("said", "the"), ("<s>", "officials"), ("qqzx", "of")]:
+        assert _pocketsphinx_value(ngram, "xyzzyqwv", *history) == OOV_LOGPROB
+        assert ngram.logprob("xyzzyqwv", *history) == OOV_LOGPROB
+    # ... and a known word after an unknown one is still asked (not floored).
+    assert ngram.logprob("the", "xyzzyqwv") == _pocketsphinx_value(ngram, "the", "xyzzyqwv")
+    assert ngram.logprob("the", "xyzzyqwv") > OOV_LOGPROB
+
+
+def test_memo_generations_stay_bounded_and_exact(monkeypatch) -> None:
+    # A tiny bound forces many rotations: every value must still be pocketsphinx's, and the
+    # two generations never hold more than the bound each.
+    import unspin.resources.lm as lm
+
+    monkeypatch.setattr(lm, "NGRAM_CACHE_ENTRIES", 5)
+    model = NGramLM()
+    words = [
+        "officials",
+        "said",
+        "the",
+        "old",
+        "building",
+        "was",
+        "evacuated",
+        "on",
+        "monday",
+        "after",
+        "a",
+        "gas",
+        "leak",
+    ]
+    for _round in range(3):
+        for i, word in enumerate(words):
+            history = tuple(words[max(0, i - 2) : i])
+            assert model.logprob(word, *history) == _pocketsphinx_value(model, word, *history)
+            assert len(model._cache) <= 5 and len(model._older) <= 5
+    # The hot loops' inline read sees the newest generation (rebound at each rotation).
+    key = (words[-1], words[-3], words[-2])
+    assert model.cached(key) == model.value_of(key)
+    assert model.window_logprob(words, 0, len(words) + 1) == default_ngram().window_logprob(
+        words, 0, len(words) + 1
+    )
 
 
 def test_diff_bounds() -> None:

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from unspin.engine import Engine, EngineConfig, PageState
-from unspin.engine.candidates import Candidate, wants_an
+from unspin.engine.candidates import Candidate, apply_case_style, case_style, wants_an
 from unspin.engine.decoding import Decision, is_typical_rule_edit, prior
 from unspin.engine.protect import is_headline, name_mask, term_mask
 from unspin.restoration import Edit, Restoration, apply_edits, restore, restore_and_explain
@@ -62,6 +62,54 @@ def test_match_case() -> None:
     assert match_case("secretary general", "Secretary Common") == "Secretary General"
     assert match_case("nato", "OTAN") == "NATO"
     assert match_case("came", "got here") == "came"
+
+
+def test_phrase_cache_keeps_recent_phrases_within_its_bound() -> None:
+    from unspin.engine.sources import PhraseCache
+
+    calls: list[str] = []
+
+    def compute(phrase: str) -> list[str]:
+        calls.append(phrase)
+        return [phrase.upper()] if phrase.startswith("w") else []
+
+    cache: PhraseCache[str] = PhraseCache(limit=2)
+    for phrase in ["word", "x", "y", "word", "z", "q", "word", "r", "s", "word", "t"]:
+        expected = [phrase.upper()] if phrase.startswith("w") else []
+        assert cache.get(phrase, compute) == expected
+        assert len(cache._entries) <= 2 and len(cache._older) <= 2
+    # "word", asked every few phrases, survives the rotations (a full clear at the bound
+    # would have computed it again); each one-off phrase is computed once.
+    assert calls.count("word") == 1
+    assert len(calls) == 8
+
+
+def test_case_style_of_a_span_gives_match_case_for_every_candidate() -> None:
+    # gather works out the spun span's capitalisation once and applies it to every proposal:
+    # it must agree with match_case on each kind of span.
+    spans = [
+        "International",
+        "Secretary Common",
+        "OTAN",
+        "got here",
+        "a",
+        "I",
+        "McDonald",
+        "the Foreign Office",
+        "U.S.",
+        "{said|told}",
+        "iPhone",
+        "Prime 10",
+        "É",
+    ]
+    candidates = ["foreign", "secretary general", "nato", "came", "x", "take up", "ébène"]
+    for spun in spans:
+        style = case_style(spun)
+        for candidate in candidates:
+            assert apply_case_style(candidate, style) == match_case(candidate, spun), (
+                spun,
+                candidate,
+            )
 
 
 def test_apply_edits_checks_its_input() -> None:

@@ -166,6 +166,7 @@ class Decoder:
         ]
         pending[0][("<s>", "<s>")] = (0.0, ())
         logprob = self.ngram.logprob
+        value_of = self.ngram.value_of
         cached = self.ngram.cached
         width = config.beam_width
 
@@ -191,7 +192,7 @@ class Decoder:
                     pos + 1,
                     h1,
                     word,
-                    score + (logprob(*key) if value is None else value),
+                    score + (value_of(key) if value is None else value),
                     edits,
                 )
                 for cand, new_words, cost in options_here:
@@ -199,7 +200,7 @@ class Decoder:
                     for w in new_words:
                         key = (w, b) if a == "<s>" and b == "<s>" else (w, a, b)
                         value = cached(key)
-                        s2 += logprob(*key) if value is None else value
+                        s2 += value_of(key) if value is None else value
                         a, b = b, w
                     push(cand.last + 1, a, b, s2, (*edits, cand))
             pending[pos] = {}

@@ -46,7 +46,18 @@ NGRAM_CACHE_ENTRIES = 300_000  # memoised n-gram lookups kept per model
 
 
 class NGramLM:
-    """Trigram model from `pocketsphinx` (en-us.lm.bin).  Natural-log probabilities."""
+    """Trigram model from `pocketsphinx` (en-us.lm.bin).  Natural-log probabilities.
+
+    Why memoised Python and not a compiled loop (issue 15 asks to choose by measurement):
+    detect asks for 35,000-50,000 distinct trigrams per 600-word article, and a miss costs
+    1-3 us inside pocketsphinx's own binding (trie search on a 27 MB model; measured on the
+    keys of a dev pass).  Cython or numba loops over our own arrays cannot make that call
+    cheaper, and scoring from our own copy of the model would change the numbers
+    (pocketsphinx's ARPA export rounds to four decimals), which the decisions depend on.
+    So the fixes here are algorithmic: fewer misses (two-generation memo, one lookup per
+    unknown word); the next step is a C extension on pocketsphinx's exported C API
+    (`ngram_wid`, `ngram_ng_prob`) with integer word ids (docs/benchmarks.md, "Detect speed").
+    """
 
     order = 3
 
@@ -61,31 +72,64 @@ class NGramLM:
         self.path = path
         self._model = pocketsphinx.NGramModel.readfile(str(path))
         self._lock = threading.Lock()
+        # Two generations of memoised lookups: when the newer one is full it becomes the
+        # older and a fresh one starts, and a value found in the older is copied forward.
+        # Clearing everything at the bound (as before) threw away the words and contexts
+        # every article shares; a detect pass over 40 dev articles cleared it four times.
+        # Values come from pocketsphinx either way, so results are the same.
         self._cache: dict[tuple[str, ...], float] = {}
+        self._older: dict[tuple[str, ...], float] = {}
+        self._known: dict[str, bool] = {}
         # For hot loops: `cached((word, *history))` is the value `logprob` would return, or
-        # None when it was never computed (then call `logprob`).  A hit costs no call.
+        # None when it is not in the newer generation (then call `logprob`).  A hit costs no
+        # call.  Rebound at each rotation; a stale one only misses more often.
         self.cached = self._cache.get
 
     def logprob(self, word: str, *history: str) -> float:
         """ln P(word | history), history oldest first (at most two words are used)."""
-        history = history[-2:]
-        key = (word, *history)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        # pocketsphinx wants the scored word first, then the history newest first.  Its
-        # binding allocates len(words) *bytes* for the pointer array; glibc's minimum chunk
-        # (24 bytes) makes that safe for up to three words, never pass more.
-        raw = self._model.prob([word, *reversed(history)])
-        value = OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
-        # Bounded: a long-running worker must not grow without limit (about 150 bytes an entry).
-        if len(self._cache) > NGRAM_CACHE_ENTRIES:
-            self._cache.clear()
+        key = (word, *history[-2:])
+        value = self._cache.get(key)
+        return self.value_of(key) if value is None else value
+
+    def value_of(self, key: tuple[str, ...]) -> float:
+        """`logprob(*key)` for a key already in the cache's form ((word, *history), at most
+        two history words): what the hot loops call after a `cached(key)` miss."""
+        value = self._older.get(key)
+        if value is None:
+            word = key[0]
+            if not self._is_known(word):
+                # A word the model does not know scores the floor whatever its history
+                # (checked on every key of a dev-set pass): one lookup per word, not per
+                # context.  About a sixth of detect's distinct keys score a rarity ("th'").
+                value = OOV_LOGPROB
+            else:
+                # pocketsphinx wants the scored word first, then the history newest first.
+                # Its binding allocates len(words) *bytes* for the pointer array; glibc's
+                # minimum chunk (24 bytes) makes that safe for up to three words, never more.
+                raw = self._model.prob([word, *reversed(key[1:])])
+                value = OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
+        # Bounded: a long-running worker must not grow without limit (about 150 bytes an
+        # entry; two generations of NGRAM_CACHE_ENTRIES each, ~90 MB at most).  Halving
+        # them to keep the old bound cost the warm pass a fifth of its speed.
+        if len(self._cache) >= NGRAM_CACHE_ENTRIES:
+            self._older = self._cache
+            self._cache = {}
+            self.cached = self._cache.get
         self._cache[key] = value
         return value
 
     def known(self, word: str) -> bool:
         return self._model.prob([word]) > LOGZERO // 2
+
+    def _is_known(self, word: str) -> bool:
+        """`known`, memoised (bounded like the n-gram cache; words recur far more)."""
+        found = self._known.get(word)
+        if found is None:
+            found = self.known(word)
+            if len(self._known) >= NGRAM_CACHE_ENTRIES:
+                self._known.clear()
+            self._known[word] = found
+        return found
 
     def sequence_logprobs(self, words: Sequence[str]) -> list[float]:
         """Per-word log-probabilities of a sentence (with <s> history, without </s>)."""
@@ -113,7 +157,7 @@ class NGramLM:
             else:
                 key = (word, words[i - 2], words[i - 1])
             value = cached(key)  # the cache's own key: a hit costs no call
-            total += self.logprob(*key) if value is None else value
+            total += self.value_of(key) if value is None else value
         return total
 
 

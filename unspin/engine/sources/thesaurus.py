@@ -37,12 +37,19 @@ class ThesaurusSource:
         self.ngram = ngram
         self.config = config
         self._cache: PhraseCache[ThesaurusForm] = PhraseCache()
+        # The engine's view: the same forms as ready-made proposals, made once per phrase
+        # rather than once per span (a common word's two dozen proposals were rebuilt in
+        # every sentence).  Proposals are never modified by their readers.
+        self._proposals: PhraseCache[Proposal] = PhraseCache()
 
-    def propose(self, span: SpunSpan) -> Iterator[Proposal]:
+    def propose(self, span: SpunSpan) -> list[Proposal]:
         if skips_thesauri(span):
-            return
-        for form in self.forms(span.phrase):
-            yield Proposal(
+            return []
+        return self._proposals.get(span.phrase, self._proposals_of)
+
+    def _proposals_of(self, phrase: str) -> list[Proposal]:
+        return [
+            Proposal(
                 form.text,
                 form.evidence,
                 form.prior,
@@ -50,6 +57,8 @@ class ThesaurusSource:
                 knowing=form.knowing,
                 listed_term=form.listed_term,
             )
+            for form in self._forms(phrase)
+        ]
 
     def forms(self, phrase: str) -> list[ThesaurusForm]:
         """The inflected candidates of a lower-case spun phrase (cached)."""
@@ -61,18 +70,27 @@ class ThesaurusSource:
         keys = [phrase]
         if spun_words == 1:
             keys.extend(lemma for lemma in lemmas_of(phrase) if lemma != phrase)
-        related: dict[str, set] = {}
-        for key in keys:
+        # The relations of the phrase and of its lemmas, merged in first-seen order.  The
+        # sets of `related()` are shared (cached there) and never modified: a head listed
+        # under two keys gets a new union, any other keeps its set (building a set per head
+        # of a common word, hundreds of them, was a tenth of a first detect pass).
+        related: dict[str, set] = dict(self.relations.related(keys[0]))
+        for key in keys[1:]:
             for head, rels in self.relations.related(key).items():
-                related.setdefault(head, set()).update(rels)
-        ranked = heapq.nsmallest(
-            config.max_candidates_per_span,
-            related.items(),
-            key=lambda item: (
-                -len({rel.resource for rel in item[1]}),
-                -self.ngram.logprob(item[0].split()[0]),
-            ),
-        )
+                found = related.get(head)
+                related[head] = rels if found is None else found | rels
+        cached, logprob = self.ngram.cached, self.ngram.logprob
+
+        def rank(item: tuple[str, set]) -> tuple[int, float]:
+            # Most resources first, then the more frequent first word.  (One relation, the
+            # usual case, is one resource: no set built.)
+            head, rels = item
+            count = 1 if len(rels) == 1 else len({rel.resource for rel in rels})
+            first = head.split()[0] if " " in head else head
+            value = cached((first,))
+            return (-count, -(logprob(first) if value is None else value))
+
+        ranked = heapq.nsmallest(config.max_candidates_per_span, related.items(), key=rank)
         knowing = len({rel.resource for rels in related.values() for rel in rels})
         result: list[ThesaurusForm] = []
         for head, rels in ranked:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
+from unspin.engine.config import EngineConfig
 from unspin.engine.evidence import Evidence
-from unspin.engine.sources import Proposal
+from unspin.engine.sources import PhraseCache, Proposal
 from unspin.engine.sources.thesaurus import TwoWordSource
+from unspin.resources.relations import RelationIndex
 from unspin.text import STOPWORDS, inflect_phrase_like
 
 
@@ -17,6 +19,24 @@ class ListedVariantSource(TwoWordSource):
     """Originals of a listed two-word phrase one synonym away; weighed only on spun pages."""
 
     name = "variant"
+
+    def __init__(self, relations: RelationIndex, config: EngineConfig) -> None:
+        super().__init__(relations, config)
+        # A word's best synonyms are the same in every phrase it is part of: ranked once.
+        self._synonyms: PhraseCache[str] = PhraseCache()
+
+    def _hop_synonyms(self, word: str) -> list[str]:
+        """The `hop_synonyms` one-word synonyms of `word` most resources agree on."""
+        ranked = heapq.nsmallest(
+            self.config.hop_synonyms,
+            (
+                (head, rels)
+                for head, rels in self.relations.related(word).items()
+                if " " not in head and head not in STOPWORDS
+            ),
+            key=lambda item: (-len({rel.resource for rel in item[1]}), item[0]),
+        )
+        return [head for head, _rels in ranked]
 
     def _forms(self, phrase: str) -> Iterator[Proposal]:
         config = self.config
@@ -34,16 +54,7 @@ class ListedVariantSource(TwoWordSource):
         for position, word in enumerate(words):
             if word in STOPWORDS or len(word) < 3:
                 continue
-            synonyms = heapq.nsmallest(
-                config.hop_synonyms,
-                (
-                    (head, rels)
-                    for head, rels in related(word).items()
-                    if " " not in head and head not in STOPWORDS
-                ),
-                key=lambda item: (-len({rel.resource for rel in item[1]}), item[0]),
-            )
-            for synonym, _rels in synonyms:
+            for synonym in self._synonyms.get(word, self._hop_synonyms):
                 variant = list(words)
                 variant[position] = synonym
                 listed = " ".join(variant)
