@@ -6,6 +6,7 @@ spun, and a German one got English "restorations".  Every text here is hand-writ
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from unspin.bench.spinner import spin
 from unspin.engine import Engine
 from unspin.engine.language import text_language
 from unspin.resources.dictionary import SpinnerDictionary
+from unspin.text import FUNCTION_WORDS
 
 GERMAN = (
     "Die Digitalisierung zieht sich bereits heute durch fast alle Branchen, sei es im "
@@ -102,3 +104,18 @@ def test_cli_says_why_a_page_was_not_analysed(tmp_path: Path) -> None:
     assert restore.returncode == 0, restore.stderr
     assert restore.stdout.strip() == GERMAN
     assert "the text is in 'de', not English: left as it is" in restore.stderr
+
+
+def test_english_is_told_without_the_identifier_and_lists_still_reach_it() -> None:
+    # Prose is recognised by its function words; a text with few of them (a list of names
+    # and numbers) is left to py3langid, which still says English.
+    from unspin.engine.language import ENGLISH_FUNCTION_SHARE
+
+    listing = (
+        "Results: Salina South 409.30, Trinity Academy 388.15, Wichita Heights 371.40, "
+        "Andover Central 366.85, Maize South 350.20, Goddard Eisenhower 341.05, McPherson "
+        "Bulldogs 330.10, Newton Railers 322.75, Derby Panthers 318.60."
+    )
+    assert text_language(listing) == "en"
+    words = re.findall(r"[^\W\d_]+", listing.lower())
+    assert sum(w in FUNCTION_WORDS for w in words) < ENGLISH_FUNCTION_SHARE * len(words)
