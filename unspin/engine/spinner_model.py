@@ -28,6 +28,12 @@ each other's words). A page gets edits only when this spun explanation beats the
 one (the page as written, no spinner) by ``page_margin`` nats: in a clean page every
 head stands, each one costing ``log(1 - rate)`` under the spinner, so a page with no
 sign of this spinner is left alone.
+
+Past that gate, a page whose own line rate (lines used against heads standing) is far from
+``rate`` is decoded again at its own, and, given a causal LM, the close calls of the
+n-gram decode are decided by it, each option read in its sentence with the neighbours
+already restored (the trigram model reads them spun, and picks among tens of thesaurus
+lines by two words of context).
 """
 
 from __future__ import annotations
