@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from unspin.bench.spinner import spin
-from unspin.engine.spinner_model import SpinnerEdit, SpinnerModel
+from unspin.engine.spinner_model import SpinnerEdit, SpinnerModel, _Decoder
 from unspin.resources.dictionary import SpinnerDictionary, load_spinner_dictionary
 from unspin.resources.lm import default_ngram
 
@@ -200,3 +200,129 @@ def test_one_spun_form_from_two_lines(ngram):
     assert spun.count("had been") == 4
     edits = SpinnerModel(dictionary, ngram, page_margin=0.0).restore(spun)
     assert apply(spun, edits) == original
+
+
+def test_page_rate_counts_lines_used_against_heads_standing(tiny, ngram):
+    # Three lines used (said, car, quickly), one head standing ("big": its line skipped):
+    # with one of each added, (3 + 1) / (3 + 1 + 2).
+    spun = "The minister stated that the automobile was big and stopped rapidly."
+    decoder = _Decoder(SpinnerModel(tiny, ngram, page_margin=0.0), spun)
+    decoder.prepare()
+    decoder.search()
+    assert {tiny.lines[line][0] for line in decoder.used_by} == {"said", "car", "quickly"}
+    assert decoder.page_rate() == pytest.approx(4 / 6)
+
+
+def test_a_page_spun_at_a_low_rate_is_decoded_at_its_own_rate(ngram):
+    # Five heads stand and one line was used ("automobile"): this spinner skips most
+    # lines. "subsidy" was in the original; the n-gram model likes "grant" a little better,
+    # enough at the nominal rate (0.6) to take it for spun, not at the page's own (two lines
+    # used, five heads standing: 3/9), where using a line costs more and a standing head less.
+    dictionary = SpinnerDictionary.loads(
+        "car|automobile\nhouse|home\nbig|large\nsaid|stated\nwon|gained\nawarded|granted\n"
+        "grant|subsidy\n",
+        format="pipe",
+    )
+    spun = (
+        "The big house was sold, the agent said. The buyer won a prize for the automobile "
+        "he built, and was awarded a subsidy."
+    )
+    nominal = _Decoder(SpinnerModel(dictionary, ngram, page_margin=-100, estimate_rate=False), spun)
+    assert "awarded a grant" in nominal.run().restored_text
+    adapted = _Decoder(SpinnerModel(dictionary, ngram, page_margin=-100), spun)
+    restored = adapted.run().restored_text
+    assert adapted.rate == pytest.approx(3 / 9)
+    assert restored.endswith("for the car he built, and was awarded a subsidy.")
+
+
+def test_rate_estimate_keeps_clean_pages_clean(tiny, ngram):
+    # The page gate is the nominal rate's: a clean page is never re-decoded at a rate
+    # fitted to it (where a skipped line would cost almost nothing).
+    clean = (
+        "The minister said that the car was stopped quickly. Police said the car had no "
+        "lights, and the driver said he would take part in the inquiry into the big crash."
+    )
+    model = SpinnerModel(tiny, ngram, estimate_rate=True)
+    assert model.restore(clean) == []
+
+
+def test_engine_with_a_spinner_that_explains_the_page_skips_the_generic_decode(tmp_path):
+    from unspin.engine.engine import Engine
+
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY, encoding="utf-8")
+    engine = Engine(dictionaries=[path], model=None)
+    spun = (
+        "The minister stated that the automobile was stopped rapidly. Police stated the "
+        "automobile had no lights, and the driver stated he was sorry."
+    )
+    analysis = engine.analyse(spun)
+    assert {d.after for d in analysis.decisions} == {"said", "car", "quickly"}
+    assert all(d.evidence[0].source == "spinner-model" for d in analysis.decisions)
+    assert analysis.probability > 0.99
+    assert analysis.verdict_features == {}  # the generic pass did not run
+    clean = "The minister said that the car was stopped quickly."
+    generic = engine.analyse(clean)
+    assert generic.decisions == [] and generic.verdict_features  # the generic pass ran
+
+
+CATACLYSM = """\
+disaster|cataclysm|calamity
+earthquake|cataclysm|quake
+said|stated
+people|persons
+killed|slain
+"""
+
+
+class RecordingLM:
+    """The real causal LM, recording the texts it is asked to read."""
+
+    def __init__(self, lm) -> None:
+        self.lm = lm
+        self.bases: list[str] = []
+
+    def variant_gains(self, base, variants, tail_tokens=4):
+        self.bases.append(base)
+        return self.lm.variant_gains(base, variants, tail_tokens)
+
+
+@pytest.fixture(scope="module")
+def causal():
+    from unspin.resources.lm import ModelUnavailable, load_causal_lm
+
+    try:
+        return load_causal_lm("default")
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_causal_lm_decides_a_close_call_with_neighbours_unspun(ngram, causal):
+    # "cataclysm" is listed by the lines of "disaster" and of "earthquake"; the trigram
+    # model, reading "the ... was the worst", prefers "earthquake". The causal LM reads on
+    # to "flood" — and reads its neighbours restored ("said", "people were killed").
+    dictionary = SpinnerDictionary.loads(CATACLYSM, format="pipe")
+    spun = (
+        "The cataclysm was the worst flood in a century, officials stated. Relief workers "
+        "stated that 300 persons were slain by the rising water of the river."
+    )
+    model = SpinnerModel(dictionary, ngram, page_margin=0.0)
+    assert apply(spun, model.restore(spun)).startswith("The earthquake was the worst flood")
+    recording = RecordingLM(causal)
+    restored = apply(spun, model.restore(spun, recording))
+    assert restored == (
+        "The disaster was the worst flood in a century, officials said. Relief workers "
+        "said that 300 people were killed by the rising water of the river."
+    )
+    assert recording.bases and all("stated" not in base for base in recording.bases)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_causal_lm_is_not_asked_about_a_clean_page(tiny, ngram, causal):
+    recording = RecordingLM(causal)
+    clean = "The minister said that the car was stopped quickly near the big bridge."
+    assert SpinnerModel(tiny, ngram).restore(clean, recording) == []
+    assert recording.bases == []

@@ -262,6 +262,12 @@ class Engine:
         decoder = self.decoder
         has_causal = self.model_name is not None
         causal = (has_causal if use_causal is None else use_causal) and has_causal and restore
+        if self.spinner_models:
+            # A loaded spinner that explains the page decides every edit: the generic decode
+            # below would be thrown away, so it is not run (it cost as much again).
+            explained = self._spinner_decisions(text, causal)
+            if explained is not None:
+                return _explained_analysis(text, *explained)
         protected = url_ranges(text)
         quoted = quoted_ranges(text)
         neutral_state = PageState()  # the verdict is made with user-dictionary bonuses off
@@ -303,12 +309,7 @@ class Engine:
         )
         analysis.probability = spin_probability(analysis.verdict_features)
         rule_family = any(is_typical_rule_edit(d, config) for d in counted)
-        explained = self._spinner_decisions(text)
-        if explained is not None:
-            # A loaded spinner explains the page: its model decides every edit.
-            odds, analysis.decisions = explained
-            analysis.probability = max(analysis.probability, sigmoid(odds))
-        elif analysis.probability < config.spun_gate:
+        if analysis.probability < config.spun_gate:
             analysis.decisions = [d for d in fast if d.certain]
         elif self.dictionary_names and not causal:
             # The user dictionary's prior dominates; the agreement weighting was tuned
@@ -320,17 +321,26 @@ class Engine:
             analysis.decisions = self._decide_causal(text, states, rule_family)
         return analysis
 
-    def _spinner_decisions(self, text: str) -> tuple[float, list[Decision]] | None:
+    def _spinner_decisions(
+        self, text: str, causal: bool = False
+    ) -> tuple[float, list[Decision]] | None:
         """The edits of the loaded spinner that best explains the page, with its log-odds
-        against the page being clean; None when none explains it (its page margin)."""
+        against the page being clean; None when none explains it (its page margin).
+
+        With ``causal``, the causal LM (loaded on first use) decides the close calls of the
+        spinner that explains the page; with several spinners, of the best one only."""
+        provider = (lambda: self.causal) if causal else None
+        alone = len(self.spinner_models) == 1
         best = None
         for name, model in self.spinner_models:
-            result = model.analyse(text)
+            result = model.analyse(text, provider if alone else None)
             if result.edits and (best is None or result.page_log_odds > best[1].page_log_odds):
-                best = (name, result)
+                best = (name, result, model)
         if best is None:
             return None
-        name, result = best
+        name, result, model = best
+        if provider is not None and not alone:
+            result = model.analyse(text, provider)
         decisions = []
         for edit in result.edits:
             margin = edit.evidence.lm_margin
@@ -436,6 +446,16 @@ class Engine:
         state = SentenceState(tokens, word_tokens, words, scored, in_quote, logprob, spintax, sites)
         state.headline = is_headline(text, tokens)
         return state
+
+
+def _explained_analysis(text: str, odds: float, decisions: list[Decision]) -> Analysis:
+    """The analysis of a page a loaded spinner explains: its edits, its page log-odds as
+    the probability; the generic pass's n-gram totals and verdict features are not made."""
+    words = sum(1 for sentence in sentences(text) for t in sentence if _is_wordlike(t.text))
+    spintax = sum(1 for d in decisions if d.before.startswith("{"))
+    analysis = Analysis(decisions, words, 0.0, spintax, len(decisions))
+    analysis.probability = sigmoid(odds)
+    return analysis
 
 
 _DEFAULT: Engine | None = None

@@ -28,17 +28,24 @@ each other's words). A page gets edits only when this spun explanation beats the
 one (the page as written, no spinner) by ``page_margin`` nats: in a clean page every
 head stands, each one costing ``log(1 - rate)`` under the spinner, so a page with no
 sign of this spinner is left alone.
+
+Past that gate, a page whose own line rate (lines used against heads standing) is far from
+``rate`` is decoded again at its own, and, given a causal LM, the close calls of the
+n-gram decode are decided by it, each option read in its sentence with the neighbours
+already restored (the trigram model reads them spun, and picks among tens of thesaurus
+lines by two words of context).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from unspin.resources.dictionary import SpinnerDictionary
-from unspin.resources.lm import NGramLM
+from unspin.resources.lm import CausalLM, NGramLM
 from unspin.text import SPINNER_WORD_RE
 
 __all__ = ["SpinnerAnalysis", "SpinnerEdit", "SpinnerEvidence", "SpinnerModel"]
@@ -58,6 +65,21 @@ SCREENED_OPTIONS = 4  # options per group given a full evaluation (the rest: n-g
 SPLIT_BAR = 0.0  # nats a lone occurrence must gain to leave its form's line (any gain)
 PARTNER_OPTIONS = 2  # options tried for a group moved along (a standing head it holds)
 NO_LM_LOGPROB = 0.0  # per-word score when no n-gram model is given: only the prior decides
+# A page whose own line rate (lines used vs heads standing) is this far from the model's
+# is decoded again at its own rate, kept within these bounds.
+RATE_TOLERANCE = 0.1
+MIN_RATE, MAX_RATE = 0.05, 0.95
+# The causal LM's pass over a page judged spun (`SpinnerModel.analyse(text, causal=...)`).
+CLOSE_CALL = 10.0  # nats (n-gram + prior) within which another option is scored by it
+CAUSAL_OPTIONS = 8  # options of a group scored by it (the best by the n-gram model), + keep
+CAUSAL_WEIGHT = 1.0  # its gain, against...
+CAUSAL_NGRAM_WEIGHT = 0.0  # ...the trigram's (which read the neighbours spun)
+CAUSAL_CONTEXT_SENTENCES = 1  # sentences before the candidate's that it reads
+CAUSAL_SITES = 3  # occurrences of a form it reads (each costs a variant an option)
+CAUSAL_CHUNK_CHARS = 1200  # neighbouring sentences read as one text, up to this length
+
+# A causal LM, or a zero-argument function that loads one (the engine's lazy model).
+CausalSource = CausalLM | Callable[[], CausalLM | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +251,12 @@ class SpinnerModel:
         rate: float = DEFAULT_RATE,
         page_margin: float = DEFAULT_PAGE_MARGIN,
         sweeps: int = 2,
+        close_call: float = CLOSE_CALL,
+        causal_options: int = CAUSAL_OPTIONS,
+        causal_weight: float = CAUSAL_WEIGHT,
+        causal_ngram_weight: float = CAUSAL_NGRAM_WEIGHT,
+        causal_sites: int = CAUSAL_SITES,
+        estimate_rate: bool = True,
     ) -> None:
         if not 0.0 < rate < 1.0:
             raise ValueError(f"rate must be strictly between 0 and 1, got {rate}")
@@ -237,6 +265,12 @@ class SpinnerModel:
         self.rate = rate
         self.page_margin = page_margin
         self.sweeps = sweeps
+        self.close_call = close_call
+        self.causal_options = causal_options
+        self.causal_weight = causal_weight
+        self.causal_ngram_weight = causal_ngram_weight
+        self.causal_sites = causal_sites
+        self.estimate_rate = estimate_rate
         self._index = _Index.build(dictionary)
         self._skip_cost = math.log(1.0 - rate)
 
@@ -244,13 +278,16 @@ class SpinnerModel:
         """log P(line used with the alternative seen): rate times one choice among its."""
         return math.log(self.rate / max(1, self._index.choices[line]))
 
-    def restore(self, text: str) -> list[SpinnerEdit]:
+    def restore(self, text: str, causal: CausalSource | None = None) -> list[SpinnerEdit]:
         """Edits that put the original wording back, in text order (empty if not spun)."""
-        return self.analyse(text).edits
+        return self.analyse(text, causal).edits
 
-    def analyse(self, text: str) -> SpinnerAnalysis:
-        """Edits with the page-level log-odds that this dictionary spun the page."""
-        return _Decoder(self, text).run()
+    def analyse(self, text: str, causal: CausalSource | None = None) -> SpinnerAnalysis:
+        """Edits with the page-level log-odds that this dictionary spun the page.
+
+        With ``causal`` (a `CausalLM`, or a function returning one, called only for a page
+        judged spun), the close calls of the n-gram decode are decided again by it."""
+        return _Decoder(self, text).run(causal)
 
 
 class _Decoder:
@@ -285,6 +322,7 @@ class _Decoder:
         self.window_cache: dict[int, float] = {}  # cluster -> window in the current state
         self.dead: set[int] = set()
         self.margins: dict[int, tuple[float, float | None]] = {}  # group -> (total, lm)
+        self.set_rate(model.rate)
 
     # ------------------------------------------------------------------ sites
 
@@ -466,12 +504,20 @@ class _Decoder:
             return []
         return self.site_words(site)
 
+    def set_rate(self, rate: float) -> None:
+        self.rate = rate
+        self.skip_cost = math.log(1.0 - rate)
+
+    def line_cost(self, line: int) -> float:
+        """log P(line used with the alternative seen), at this page's rate."""
+        return math.log(self.rate / max(1, self.index.choices[line]))
+
     def line_prior(self, line: int) -> float:
         """log P(the line's fate): used, skipped (its head stands), or never matched."""
         if line in self.used_by:
-            return self.model.line_cost(line)
+            return self.line_cost(line)
         if self.standing.get(line, 0) > 0:
-            return self.model._skip_cost
+            return self.skip_cost
         return 0.0
 
     def _touch(self, line: int) -> None:
@@ -729,7 +775,7 @@ class _Decoder:
         for line in options:
             words = SPINNER_WORD_RE.findall(self.index.heads[line].lower())
             gain = sum(self.window(cluster, words) for cluster in clusters) - base
-            scored.append((gain + self.model.line_cost(line), line))
+            scored.append((gain + self.line_cost(line), line))
         scored.sort(key=lambda item: -item[0])
         kept = [line for _, line in scored[: keep or SCREENED_OPTIONS]]
         current = self.groups[group].line
@@ -750,18 +796,20 @@ class _Decoder:
 
     # ------------------------------------------------------------------ run
 
-    def run(self) -> SpinnerAnalysis:
+    def run(self, causal: CausalSource | None = None) -> SpinnerAnalysis:
         self.prepare()
-        return self.search()
+        return self.search(causal)
 
     def prepare(self) -> None:
         self.find_sites()
         self.rule_out_standing_heads()
         self.build_groups()
 
-    def search(self, lm_gain: float = 0.0) -> SpinnerAnalysis:
-        spintax = self.spintax_edits()
-        # Groups near a change, or listing a line whose fate changed, are looked at again.
+    def sweep(self, dirty: set[int]) -> float:
+        """Iterated conditional modes from the current state: each group of ``dirty`` takes
+        its best move given the others; groups near a change, or listing a line whose fate
+        changed, are looked at again, for ``sweeps`` rounds. Returns the n-gram gain."""
+        lm_gain = 0.0
         option_groups: dict[int, list[int]] = {}
         for number, group in enumerate(self.groups):
             for line in group.options:
@@ -770,7 +818,6 @@ class _Decoder:
             {self.sites[s].group for s in cluster.sites if self.sites[s].group >= 0}
             for cluster in self.clusters
         ]
-        dirty = set(range(len(self.groups)))
         for _ in range(self.model.sweeps):
             if not dirty:
                 break
@@ -797,6 +844,11 @@ class _Decoder:
                                 dirty |= cluster_groups[near]
                 for line in changed_lines:
                     dirty.update(option_groups.get(line, ()))
+        return lm_gain
+
+    def search(self, causal: CausalSource | None = None, lm_gain: float = 0.0) -> SpinnerAnalysis:
+        spintax = self.spintax_edits()
+        lm_gain += self.sweep(set(range(len(self.groups))))
         lm_gain += self.split_forms()
         lines = set(self.standing) | set(self.used_by) | self.dead
         prior = sum(self.line_prior(line) for line in lines)
@@ -804,12 +856,176 @@ class _Decoder:
         log_odds = lm_gain + prior + len(spintax) * 4.0
         edits: list[SpinnerEdit] = []
         if log_odds > self.model.page_margin:
+            # The page gate is the n-gram explanation's: the causal LM only re-decides the
+            # close calls of a page already judged spun (clean pages never pay for it).
+            if self.model.estimate_rate:
+                self.adapt_rate()
+            if causal is not None:
+                self.causal_pass(causal)
             edits = self.edits(log_odds) + spintax
             edits.sort(key=lambda edit: edit.start)
         restored = _apply(self.text, edits)
         return SpinnerAnalysis(
             edits, log_odds, sum(1 for s in self.sites if s.group >= 0), restored
         )
+
+    def page_rate(self) -> float:
+        """The line rate this page shows: lines used against lines whose head stands
+        (skipped), with one of each added (a page with few lines says little)."""
+        used = len(self.used_by)
+        skipped = sum(1 for line, count in self.standing.items() if count > 0)
+        return (used + 1) / (used + skipped + 2)
+
+    def adapt_rate(self) -> None:
+        """Decode again at the page's own line rate when it is far from the model's: a
+        spinner set to replace less (or more) than assumed leaves more (fewer) heads
+        standing, and the costs of using and skipping a line follow the rate. The page
+        gate stays the nominal rate's (a clean page never gets here)."""
+        rate = min(MAX_RATE, max(MIN_RATE, self.page_rate()))
+        if abs(rate - self.rate) <= RATE_TOLERANCE:
+            return
+        self.set_rate(rate)
+        self.window_cache.clear()
+        self.sweep(set(range(len(self.groups))))
+
+    # ------------------------------------------------------------------ causal LM
+
+    def causal_pass(self, causal: CausalSource) -> None:
+        """Re-decide the close calls with the causal LM, each candidate read in its sentence
+        (and the one before) with every other group's current choice applied, so that its
+        neighbours are unspun — the trigram model saw them spun.
+
+        A close call is a group whose best other option (keep, or another line the
+        spinner could have used) is within ``close_call`` nats of its current one under
+        n-gram + prior. All close calls are scored against the same page state, one batch
+        of variants per sentence; the winners are then applied best first, each checked
+        again against the spinner's constraints."""
+        model = self.model
+        candidates: dict[int, dict[int | None, tuple[float, float]]] = {}
+        for number, group in enumerate(self.groups):
+            if any(len(self.clusters[self.sites[s].cluster].sites) != 1 for s in group.sites):
+                continue  # overlapping sites: the trigram decision stands
+            options = group.options
+            if len(options) > model.causal_options:
+                options = self.screen(number, options, model.causal_options)
+            scored: dict[int | None, tuple[float, float]] = {}
+            for option in [None, *options]:
+                if option == group.line or (option is not None and not self.free(option, number)):
+                    continue
+                if option is not None and any(
+                    option not in self.sites[s].alternative for s in group.sites
+                ):
+                    continue
+                result = self.try_move([(number, option)])
+                if result is not None and sum(result) > -model.close_call:
+                    scored[option] = result
+            if scored:
+                candidates[number] = scored
+        if not candidates:
+            return
+        if not hasattr(causal, "variant_gains"):
+            causal = causal()  # a provider: the engine loads its LM on first use
+            if causal is None:
+                return
+        gains = self.causal_gains(causal, candidates)
+        moves: list[tuple[float, int, int | None]] = []
+        for number, scored in candidates.items():
+            totals = {self.groups[number].line: (0.0, 0.0)}
+            for option, (lm, prior) in scored.items():
+                lm_part = model.causal_weight * gains.get((number, option), 0.0)
+                totals[option] = (lm_part + model.causal_ngram_weight * lm + prior, lm_part)
+            ranked = sorted(totals.items(), key=lambda item: -item[1][0])
+            (best, (top, top_lm)), (_, (second, second_lm)) = ranked[0], ranked[1]
+            self.margins[number] = (top - second, top_lm - second_lm)
+            if best != self.groups[number].line:
+                moves.append((top, number, best))
+        for _gain, number, option in sorted(moves, key=lambda move: -move[0]):
+            if option is not None and not self.free(option, number):
+                continue
+            if self.try_move([(number, option)]) is None:
+                continue  # an earlier move took its line or put its head back
+            self.assign([(number, option)])
+            self.window_cache.clear()
+
+    def causal_gains(
+        self, causal: CausalLM, candidates: dict[int, dict[int | None, tuple[float, float]]]
+    ) -> dict[tuple[int, int | None], float]:
+        """Causal-LM gain of each (group, option) over the group's current choice, summed
+        over its occurrences, each read in its own sentence after the one before it."""
+        starts = [i for i, start in enumerate(self.sentence_start) if start]
+        if not starts or starts[0] != 0:
+            starts.insert(0, 0)
+        active = sorted(
+            (self.sites[n].start, self.sites[n].end, n) for c in self.clusters for n in c.active
+        )
+        by_sentence: dict[int, list[tuple[int, int | None, int]]] = {}
+        for number, scored in candidates.items():
+            # A form repeated many times is read at its first few occurrences.
+            for site in self.groups[number].sites[: self.model.causal_sites]:
+                sentence = bisect.bisect_right(starts, self.sites[site].first) - 1
+                for option in scored:
+                    by_sentence.setdefault(sentence, []).append((number, option, site))
+
+        # Neighbouring sentences share one base text (each token of the page is read
+        # about once), up to CAUSAL_CHUNK_CHARS; the first is read after the sentence before.
+        def end_of(sentence: int) -> int:
+            if sentence + 1 < len(starts):
+                return self.tokens[starts[sentence + 1]][0]
+            return len(self.text)
+
+        chunks: list[list[int]] = []
+        for sentence in sorted(by_sentence):
+            if (
+                chunks
+                and chunks[-1][-1] == sentence - 1
+                and end_of(sentence) - self.tokens[starts[chunks[-1][0]]][0] <= CAUSAL_CHUNK_CHARS
+            ):
+                chunks[-1].append(sentence)
+            else:
+                chunks.append([sentence])
+        gains: dict[tuple[int, int | None], float] = {}
+        for chunk in chunks:
+            items = [item for sentence in chunk for item in by_sentence[sentence]]
+            lo = self.tokens[starts[max(0, chunk[0] - CAUSAL_CONTEXT_SENTENCES)]][0]
+            hi = end_of(chunk[-1])
+            base = self.render(active, lo, hi, None)
+            variants = [
+                self.render(active, lo, hi, (site, self.option_surface(site, option)))
+                for _, option, site in items
+            ]
+            for (number, option, _), gain in zip(
+                items, causal.variant_gains(base, variants), strict=True
+            ):
+                gains[(number, option)] = gains.get((number, option), 0.0) + gain
+        return gains
+
+    def render(
+        self, active: list[tuple[int, int, int]], lo: int, hi: int, change: tuple[int, str] | None
+    ) -> str:
+        """The page's text[lo:hi] under the current assignment, one site's text changed."""
+        replacements = []
+        for start, end, number in active[bisect.bisect_left(active, (lo, -1, -1)) :]:
+            if start >= hi:
+                break
+            if change is None or number != change[0]:
+                line = self.groups[self.sites[number].group].line
+                replacements.append((start, end, self.restored_surface(self.sites[number], line)))
+        if change is not None:
+            site = self.sites[change[0]]
+            replacements.append((site.start, site.end, change[1]))
+        pieces = []
+        cursor = lo
+        for start, end, replacement in sorted(replacements):
+            pieces.append(self.text[cursor:start])
+            pieces.append(replacement)
+            cursor = end
+        pieces.append(self.text[cursor:hi])
+        return "".join(pieces).rstrip()
+
+    def option_surface(self, number: int, option: int | None) -> str:
+        """What a site reads as under an option: the head restored, or the text as written."""
+        site = self.sites[number]
+        return site.surface if option is None else self.restored_surface(site, option)
 
     def split_forms(self) -> float:
         """Let single occurrences of a restored form take another line: two lines can
