@@ -326,3 +326,21 @@ def test_causal_lm_is_not_asked_about_a_clean_page(tiny, ngram, causal):
     clean = "The minister said that the car was stopped quickly near the big bridge."
     assert SpinnerModel(tiny, ngram).restore(clean, recording) == []
     assert recording.bases == []
+
+
+def test_a_form_written_by_a_capitalised_line_and_a_lower_case_one(ngram):
+    # Found on a learned lexicon exported with its capitals: "Charge" can come from
+    # "Bill|Charge" (listed capitalised) but "charge" only from "fee|charge"; grouping both
+    # under the first line left the lower-case site without an alternative (KeyError).
+    dictionary = SpinnerDictionary.loads("Bill|Charge\nfee|charge\nsaid|stated\n", name="caps")
+    spun = (
+        "The senate passed the Charge on Monday, he stated. The charge was sent to the "
+        "president to sign, officials stated."
+    )
+    edits = SpinnerModel(dictionary, ngram).restore(spun)
+    restored = apply(spun, edits)
+    assert "said" in restored and "stated" not in restored
+    for edit in edits:
+        line = dictionary.lines[edit.evidence.line]
+        assert edit.after.lower() == line[0].lower()
+        assert edit.before in line[1:] or edit.before.lower() in line[1:]

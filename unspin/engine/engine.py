@@ -267,7 +267,9 @@ class Engine:
             # below would be thrown away, so it is not run (it cost as much again).
             explained = self._spinner_decisions(text, causal)
             if explained is not None:
-                return _explained_analysis(text, *explained)
+                analysis = _explained_analysis(text, *explained)
+                analysis.language = language
+                return analysis
         protected = url_ranges(text)
         quoted = quoted_ranges(text)
         neutral_state = PageState()  # the verdict is made with user-dictionary bonuses off

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 from unspin.engine.decoding import sigmoid
 from unspin.engine.results import apply_edits
-from unspin.engine.spinner_model import SpinnerAnalysis, SpinnerEdit, SpinnerEvidence
+from unspin.engine.spinner_model import (
+    CausalSource,
+    SpinnerAnalysis,
+    SpinnerEdit,
+    SpinnerEvidence,
+)
 from unspin.resources.lexicon import Lexicon
 from unspin.resources.lm import NGramLM
 from unspin.text import (
@@ -189,8 +194,12 @@ class LexiconModel:
         """Edits that put the original wording back, in text order (empty if not spun)."""
         return self.analyse(text).edits
 
-    def analyse(self, text: str) -> SpinnerAnalysis:
-        """Edits with the page-level log-odds that this lexicon's spinner spun the page."""
+    def analyse(self, text: str, causal: CausalSource | None = None) -> SpinnerAnalysis:
+        """Edits with the page-level log-odds that this lexicon's spinner spun the page.
+
+        `causal` is accepted as `SpinnerModel.analyse` takes it (the engine calls both alike)
+        but not used yet: the counts and the n-gram gain decide (measured in
+        docs/benchmarks.md, "Learning a spinner's dictionary")."""
         return _LexiconPage(self, text).run()
 
 

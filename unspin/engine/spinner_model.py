@@ -398,20 +398,26 @@ class _Decoder:
         return len(dead)
 
     def build_groups(self) -> None:
-        by_form: dict[str, int] = {}
+        """One group per spun form, its options the lines that could have written every one
+        of its sites; occurrences no common line explains ("Charge" only from a line listing
+        it capitalised, "charge" from others) get a group of their own (a group's line once
+        had no alternative for one of its sites, and restoring it raised KeyError)."""
+        by_form: dict[str, list[int]] = {}
         for number, site in enumerate(self.sites):
             if not site.options:
                 continue
             form = _normal(site.surface)
-            group = by_form.get(form)
-            if group is None:
-                group = by_form[form] = len(self.groups)
-                self.groups.append(_Group(form, [], []))
+            for group in by_form.get(form, ()):
+                shared = [line for line in self.groups[group].options if line in site.options]
+                if shared:
+                    self.groups[group].options = shared
+                    break
+            else:
+                group = len(self.groups)
+                by_form.setdefault(form, []).append(group)
+                self.groups.append(_Group(form, [], list(site.options)))
             site.group = group
             self.groups[group].sites.append(number)
-            for line in site.options:
-                if line not in self.groups[group].options:
-                    self.groups[group].options.append(line)
         for group in self.groups:
             listed = {line for line, _ in self.index.alternative_of.get(group.form, ())}
             group.ruled_out = len(listed & self.dead)
