@@ -9,7 +9,6 @@ same lexicon is a candidate source (`unspin.engine.sources.lexicon`).
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from unspin.engine.spinner_model import (
     SpinnerAnalysis,
     SpinnerEdit,
     SpinnerEvidence,
+    page_words,
 )
 from unspin.resources.lexicon import Lexicon
 from unspin.resources.lm import NGramLM
@@ -30,8 +30,6 @@ from unspin.text import (
     lemmas_by_pos,
     normal_phrase,
 )
-
-_SENTENCE_BREAK = re.compile(r"[.!?]|\n")
 
 # Nats a group's restoration must beat leaving it (prior + weighted n-gram gain). Chosen
 # with `LM_WEIGHT` on test pages 15-45 of bench_learn (WordNet and realsize sets, 150 traced
@@ -209,13 +207,7 @@ class _LexiconPage:
     def __init__(self, model: LexiconModel, text: str) -> None:
         self.model = model
         self.text = text
-        self.tokens = [match.span() for match in SPINNER_WORD_RE.finditer(text)]
-        self.lower = [text[start:end].lower() for start, end in self.tokens]
-        self.lm_words = ["ten" if word[:1].isdigit() else word for word in self.lower]
-        self.sentence_start = [True] * len(self.tokens)
-        for i in range(1, len(self.tokens)):
-            gap = text[self.tokens[i - 1][1] : self.tokens[i][0]]
-            self.sentence_start[i] = bool(_SENTENCE_BREAK.search(gap))
+        self.tokens, self.lower, self.lm_words, self.sentence_start = page_words(text)
         # token -> words it reads as under the current assignment ([] inside a restored site)
         self.reading: dict[int, list[str]] = {}
 

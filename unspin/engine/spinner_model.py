@@ -48,7 +48,7 @@ from unspin.resources.dictionary import SpinnerDictionary
 from unspin.resources.lm import CausalLM, NGramLM
 from unspin.text import SPINNER_WORD_RE
 
-__all__ = ["SpinnerAnalysis", "SpinnerEdit", "SpinnerEvidence", "SpinnerModel"]
+__all__ = ["SpinnerAnalysis", "SpinnerEdit", "SpinnerEvidence", "SpinnerModel", "page_words"]
 
 # The spinner's notion of a word (`unspin.bench.spinner`): heads match between \w boundaries,
 # so "known" in "well-known" is a word to it, and so it is here.
@@ -290,6 +290,19 @@ class SpinnerModel:
         return _Decoder(self, text).run(causal)
 
 
+def page_words(text: str) -> tuple[list[tuple[int, int]], list[str], list[str], list[bool]]:
+    """A page as a spinner sees it: its words' character spans (`SPINNER_WORD_RE`), in lower
+    case, as the n-gram model reads them (it spells numbers out: a digit reads "ten", as in
+    the engine) and whether each begins a sentence."""
+    tokens = [match.span() for match in SPINNER_WORD_RE.finditer(text)]
+    lower = [text[start:end].lower() for start, end in tokens]
+    lm_words = ["ten" if word[:1].isdigit() else word for word in lower]
+    sentence_start = [True] * len(tokens)
+    for i in range(1, len(tokens)):
+        sentence_start[i] = bool(_SENTENCE_BREAK.search(text[tokens[i - 1][1] : tokens[i][0]]))
+    return tokens, lower, lm_words, sentence_start
+
+
 class _Decoder:
     """One page: sites, groups, the assignment search and the edits."""
 
@@ -297,16 +310,7 @@ class _Decoder:
         self.model = model
         self.index = model._index
         self.text = text
-        self.tokens = [match.span() for match in SPINNER_WORD_RE.finditer(text)]
-        self.lower = [text[start:end].lower() for start, end in self.tokens]
-        self.lm_words = [
-            "ten" if word[:1].isdigit() else word for word in self.lower
-        ]  # the ASR n-gram model spells numbers out (as the engine reads them)
-        # sentence_start[i]: token i begins a sentence
-        self.sentence_start = [True] * len(self.tokens)
-        for i in range(1, len(self.tokens)):
-            gap = text[self.tokens[i - 1][1] : self.tokens[i][0]]
-            self.sentence_start[i] = bool(_SENTENCE_BREAK.search(gap))
+        self.tokens, self.lower, self.lm_words, self.sentence_start = page_words(text)
         self.sites: list[_Site] = []
         self.groups: list[_Group] = []
         self.clusters: list[_Cluster] = []
