@@ -19,7 +19,7 @@ Measured:
   right original, and whose most frequent original is right (case-insensitive).
 
 - with ``--restore-pages N``: the first N test pages restored with each lexicon of the curve
-  (n-gram engine, `excluded_resources` left out), exact sites and untouched words changed,
+  (n-gram engine, `unseen_exclusions` left out), exact sites and untouched words changed,
   and the same pages' clean originals restored too (pages and words changed).
 
     nice python benchmarks/bench_learn.py [--dictionary realsize] [--restore-pages 15] [--json out.json]
@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 from build_devsets import DEFAULT_WIKINEWS, LINE_RATES, article_original  # noqa: E402
 
+from unspin.bench.runner import unseen_exclusions  # noqa: E402
 from unspin.bench.spinner import SpunDocument, spin  # noqa: E402
 from unspin.learning import learn  # noqa: E402
 from unspin.resources.dictionary import load_spinner_dictionary  # noqa: E402
@@ -91,19 +92,11 @@ def quality(lexicon: Lexicon, test_pages: list[SpunDocument]) -> dict[str, float
     }
 
 
-def excluded_resources(dictionary: str) -> list[str]:
-    """What the restoring engine must not hold: the spinning dictionary's thesaurus, and for
-    realsize the three thesauri its pairs were drawn from (every pair of it is in two)."""
-    from unspin.resources.dictionary import REALSIZE, REALSIZE_SOURCES
-
-    return [dictionary, *REALSIZE_SOURCES] if dictionary == REALSIZE else [dictionary]
-
-
 def restored(
     lexicon: Lexicon | None, pages: list[SpunDocument], dictionary: str, settings: list[str]
 ) -> dict[str, float | None]:
     """Sites restored exactly and untouched tokens changed when the n-gram engine, without
-    the spinning thesaurus (`excluded_resources`), restores `pages` with `lexicon` loaded
+    the spinning thesaurus (`unseen_exclusions`), restores `pages` with `lexicon` loaded
     as a --dict; and how many of the same pages' clean originals it changes."""
     from unspin.bench.metrics import RestorationCounts, Site, score_restoration
     from unspin.engine import Engine, EngineConfig
@@ -117,7 +110,7 @@ def restored(
         config = EngineConfig().with_settings(settings)
         engine = Engine(
             model=None,
-            exclude=excluded_resources(dictionary),
+            exclude=unseen_exclusions(dictionary),
             dictionaries=dictionaries,
             config=config,
         )

@@ -328,3 +328,12 @@ def test_problems_give_exit_1_with_the_reports_written(dev_dir: Path, tmp_path: 
     data = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     assert "seen protocol for thesaurus skipped" in data["notes"][0]
     assert {r["system"] for r in data["results"]} == {"no-op", "tortured-lookup"}
+
+
+def test_realsize_is_restored_without_the_thesauri_it_was_drawn_from():
+    # Every realsize pair is listed by two of WordNet, MyThes and Moby: an engine holding any
+    # of them has seen the spinner, so the unseen protocol leaves all three out.
+    from unspin.bench.runner import unseen_exclusions
+
+    assert unseen_exclusions("realsize") == ["realsize", "wordnet", "mythes", "moby"]
+    assert unseen_exclusions("wordnet") == ["wordnet"]

@@ -200,10 +200,19 @@ def export_dictionary(name: str, path: Path) -> Path:
 HELD_OUT_SPLITS = {"pps-heldout": ("pps", "pps-train")}
 
 
+def unseen_exclusions(dictionary: str) -> list[str]:
+    """What an engine restoring a set spun with `dictionary` must not hold under the unseen
+    protocol: that thesaurus, and for realsize the three thesauri its pairs were drawn from
+    (every pair of it is in two of them)."""
+    from unspin.resources.dictionary import REALSIZE, REALSIZE_SOURCES
+
+    return [dictionary, *REALSIZE_SOURCES] if dictionary == REALSIZE else [dictionary]
+
+
 def _unseen_settings(dictionary: str) -> dict[str, Any]:
     split = HELD_OUT_SPLITS.get(dictionary)
     if split is None:
-        return {"exclude": [dictionary]}
+        return {"exclude": unseen_exclusions(dictionary)}
     from unspin.resources import available_lexical
 
     parent, training = split
