@@ -38,7 +38,7 @@ from unspin.batch.job import (
     expand_inputs,
 )
 from unspin.batch.learning import learn_lexicon
-from unspin.batch.local import LocalPool, run_pass
+from unspin.batch.local import Dispatch, LocalPool, run_pass
 from unspin.batch.output import assemble, attribute_spans
 from unspin.batch.processor import DocumentProcessor, PageLearner, ProcessorSpec, load_function
 from unspin.batch.timeouts import DocumentTimeout, time_limit
@@ -106,21 +106,10 @@ def run_batch(
     summary = BatchSummary()
     started = time.perf_counter()
     summary.started_at = time.time()
+    dispatch = Dispatch(engine, workers, address, progress, max_worker_rss_mb)
     with _session(engine, address, workers):  # one Ray session for both passes of --learn
-        processor = _main_processor(
-            job, files, workers, engine, address, progress, summary, max_worker_rss_mb
-        )
-        run_pass(
-            job,
-            work,
-            engine=engine,
-            workers=workers,
-            address=address,
-            progress=progress,
-            summary=summary,
-            max_worker_rss_mb=max_worker_rss_mb,
-            processor=processor,
-        )
+        processor = _main_processor(job, files, dispatch, summary)
+        run_pass(job, work, dispatch, summary=summary, processor=processor)
     summary.seconds = time.perf_counter() - started
     summary.output = str(assemble(job, work))
     if not keep_shards:
@@ -138,26 +127,10 @@ def _session(engine: str, address: str | None, workers: int) -> AbstractContextM
 
 
 def _main_processor(
-    job: BatchJob,
-    files: list[Path],
-    workers: int,
-    engine: str,
-    address: str | None,
-    progress: bool,
-    summary: BatchSummary,
-    max_worker_rss_mb: float | None,
+    job: BatchJob, files: list[Path], dispatch: Dispatch, summary: BatchSummary
 ) -> ProcessorSpec:
     """The main pass's processor; with --learn, after learning its lexicon (or finding it)."""
     if not job.learn:
         return ProcessorSpec.for_job(job)
-    lexicon = learn_lexicon(
-        job,
-        files,
-        workers=workers,
-        engine=engine,
-        address=address,
-        progress=progress,
-        summary=summary,
-        max_worker_rss_mb=max_worker_rss_mb,
-    )
+    lexicon = learn_lexicon(job, files, dispatch, summary=summary)
     return ProcessorSpec.for_job(job, dictionaries=[str(lexicon)])

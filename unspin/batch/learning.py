@@ -22,11 +22,14 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unspin.batch.job import BatchJob, BatchSummary, WorkDir, atomic_write_bytes
 from unspin.batch.output import iter_shard_records
 from unspin.batch.processor import ProcessorSpec
+
+if TYPE_CHECKING:
+    from unspin.batch.local import Dispatch
 
 __all__ = ["LEARN_DIR", "LEXICON_MARKER", "learn_lexicon", "merge_learn_shards"]
 
@@ -35,15 +38,7 @@ LEXICON_MARKER = "lexicon.json"
 
 
 def learn_lexicon(
-    job: BatchJob,
-    files: Sequence[Path],
-    *,
-    workers: int,
-    engine: str,
-    address: str | None,
-    progress: bool,
-    summary: BatchSummary,
-    max_worker_rss_mb: float | None = None,
+    job: BatchJob, files: Sequence[Path], dispatch: Dispatch, *, summary: BatchSummary
 ) -> Path:
     """Run (or resume) the learn pass of `job` over `files`; returns the lexicon's path.
 
@@ -64,12 +59,8 @@ def learn_lexicon(
     run_pass(
         job,
         work,
-        engine=engine,
-        workers=workers,
-        address=address,
-        progress=progress,
+        dispatch,
         summary=learn_summary,
-        max_worker_rss_mb=max_worker_rss_mb,
         processor=learner,
         description="unspin batch --learn",
     )

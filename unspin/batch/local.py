@@ -463,29 +463,37 @@ def run_local(
         raise BatchError(f"internal error: {len(run.open)} shards left incomplete")
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """Where a pass runs, the same for every pass of a job: the engine ("local" or "ray"),
+    its workers, the Ray address, a progress bar, and the local workers' memory bound."""
+
+    engine: str
+    workers: int
+    address: str | None = None
+    progress: bool = False
+    max_worker_rss_mb: float | None = None
+
+
 def run_pass(
     job: BatchJob,
     work: WorkDir,
+    dispatch: Dispatch,
     *,
-    engine: str,
-    workers: int,
-    address: str | None,
-    progress: bool,
     summary: BatchSummary,
-    max_worker_rss_mb: float | None,
     processor: ProcessorSpec,
     description: str = "unspin batch",
 ) -> None:
     """One pass over `work` on the local engine or on Ray (the main pass and `--learn`'s)."""
-    if engine == "ray":
+    if dispatch.engine == "ray":
         from unspin.batch.ray_engine import run_ray
 
         run_ray(
             job,
             work,
-            workers=workers,
-            address=address,
-            progress=progress,
+            workers=dispatch.workers,
+            address=dispatch.address,
+            progress=dispatch.progress,
             summary=summary,
             processor=processor,
             description=f"{description} (ray)",
@@ -494,10 +502,10 @@ def run_pass(
         run_local(
             job,
             work,
-            workers=workers,
-            progress=progress,
+            workers=dispatch.workers,
+            progress=dispatch.progress,
             summary=summary,
-            max_worker_rss_mb=max_worker_rss_mb,
+            max_worker_rss_mb=dispatch.max_worker_rss_mb,
             processor=processor,
             description=description,
         )
