@@ -285,7 +285,9 @@ class _LexiconPage:
             token += 1
         history = history[-2:]
         spun = self.lm_words[site.first : site.last]
-        return _chain(ngram, history, [*words, *tail]) - _chain(ngram, history, [*spun, *tail])
+        return ngram.chain_logprob(history, [*words, *tail]) - ngram.chain_logprob(
+            history, [*spun, *tail]
+        )
 
     def score_groups(
         self, groups: dict[str, list[_LexSite]], standing: Counter[str]
@@ -447,11 +449,3 @@ def _inflected_pairs(forms: dict[str, _Form]) -> list[tuple[str, str, int]]:
         (spun, original, max(1, count // INFLECTED_DISCOUNT))
         for (spun, original), count in sorted(implied.items())
     ]
-
-
-def _chain(ngram: NGramLM, history: list[str], words: list[str]) -> float:
-    sequence = [*history, *words]
-    total = 0.0
-    for i in range(len(history), len(sequence)):
-        total += ngram.logprob(sequence[i], *sequence[max(0, i - 2) : i])
-    return total

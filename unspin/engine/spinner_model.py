@@ -482,7 +482,6 @@ class _Decoder:
             else:
                 words.append(self.lm_words[token])
                 token += 1
-        scored = len(words)
         tail = 0
         while tail < 2:
             if token >= len(self.tokens) or self.sentence_start[token]:
@@ -492,18 +491,9 @@ class _Decoder:
             words.extend(following)
             tail += len(following)
             token += 1
-        scored = len(words)
         if ngram is None:
-            return NO_LM_LOGPROB * scored
-        sequence = history + words
-        total = 0.0
-        offset = len(history)
-        for i in range(offset, offset + scored):
-            if i >= 2:
-                total += ngram.logprob(sequence[i], sequence[i - 2], sequence[i - 1])
-            else:
-                total += ngram.logprob(sequence[i], *sequence[:i])
-        return total
+            return NO_LM_LOGPROB * len(words)
+        return ngram.chain_logprob(history, words)
 
     def words_at(self, token: int) -> list[str]:
         """The n-gram words token ``token`` stands for under the current assignment."""

@@ -140,6 +140,15 @@ class NGramLM:
             history.append(word)
         return result
 
+    def chain_logprob(self, history: Sequence[str], words: Sequence[str]) -> float:
+        """Sum of ln P(word | the two before) over `words`, read after `history` (which
+        starts with "<s>" at a sentence start): a span scored in its context."""
+        sequence = [*history, *words]
+        total = 0.0
+        for i in range(len(history), len(sequence)):
+            total += self.logprob(sequence[i], *sequence[max(0, i - 2) : i])
+        return total
+
     def window_logprob(self, words: Sequence[str], start: int, end: int) -> float:
         """Sum of ln P(words[i] | two before) for start <= i < end; "<s>"/"</s>" padded.
 

@@ -178,20 +178,16 @@ class RelationIndex:
             # One Relation per index and direction, shared by its heads: equal tuples, so
             # the sets are the same, without a namedtuple built per head (a common word
             # has hundreds; that was 7% of a first detect pass).
-            relation = Relation(index.name, False)
-            for head in inverse:
-                known = found.get(head)
-                if known is None:
-                    found[head] = {relation}
-                else:
-                    known.add(relation)
-            relation = Relation(index.name, True)
-            for alt in forward:
-                known = found.get(alt)
-                if known is None:
-                    found[alt] = {relation}
-                else:
-                    known.add(relation)
+            for relation, phrases in (
+                (Relation(index.name, False), inverse),
+                (Relation(index.name, True), forward),
+            ):
+                for other in phrases:
+                    known = found.get(other)
+                    if known is None:
+                        found[other] = {relation}
+                    else:
+                        known.add(relation)
         if len(self._related_cache) > 100_000:
             self._related_cache.clear()
         self._related_cache[phrase] = found
