@@ -128,6 +128,16 @@ class Decoder:
         fresh = self.ngram.window_logprob(local, offset, offset + len(new) + 2)
         return fresh - old - self.config.length_penalty * (old_span - len(new))
 
+    def ngram_scores(self, words: list[str], candidates: Sequence[Candidate]) -> list[float]:
+        """`ngram_score` of every candidate of a sentence (in C when the model is compiled)."""
+        compiled = self.ngram.compiled
+        if compiled is None:
+            old_cache: dict[tuple[int, int], float] = {}
+            return [self.ngram_score(words, c, old_cache) for c in candidates]
+        phrase_ids = self.ngram.phrase_ids
+        spans = [(c.first, c.last, phrase_ids(c.text)) for c in candidates]
+        return compiled.gains(self.ngram.ids(words), spans, self.config.length_penalty)
+
     def sentence_logprob(self, words: list[str]) -> float:
         return self.ngram.window_logprob(words, 0, len(words) + 1)
 
@@ -159,6 +169,18 @@ class Decoder:
             ]
         if not any(pruned.values()):
             return []
+        compiled = self.ngram.compiled
+        if compiled is not None:
+            # The same search in C (unspin/_trigram.c), over word ids.
+            phrase_ids = self.ngram.phrase_ids
+            flat = [cand for items in pruned.values() for cand, _words, _cost in items]
+            options = [
+                (cand.first, cand.last, phrase_ids(cand.text), cost)
+                for items in pruned.values()
+                for cand, _words, cost in items
+            ]
+            chosen = compiled.beam(self.ngram.ids(words), options, config.beam_width)
+            return [flat[i] for i in chosen]
         n = len(words)
         # hypotheses waiting at each position: (h2, h1) -> (score, edits)
         pending: list[dict[tuple[str, str], tuple[float, tuple[Candidate, ...]]]] = [
@@ -221,12 +243,10 @@ class Decoder:
         result.extend(words[cursor:])
         return result
 
-    def alternatives(self, scored, cand, state: PageState, limit: int = 3):
-        same = [
-            (g + prior(c, state, self.config), c)
-            for g, c in scored
-            if (c.first, c.last) == (cand.first, cand.last)
-        ]
+    def alternatives(self, site_scored, cand, state: PageState, limit: int = 3):
+        """The best other candidates of `cand`'s site; `site_scored` is that site's (gain,
+        candidate) pairs, in the sentence's order."""
+        same = [(g + prior(c, state, self.config), c) for g, c in site_scored]
         same.sort(key=lambda x: -x[0])
         return [(c.text, round(v, 2)) for v, c in same if c is not cand][:limit]
 
@@ -240,6 +260,9 @@ class Decoder:
         if not path:
             return []
         full = self.sentence_logprob(self.words_with(words, path))
+        by_site: dict[tuple[int, int], list] = {}
+        for item in scored:
+            by_site.setdefault((item[1].first, item[1].last), []).append(item)
         chosen = []
         for cand in path:
             others = [c for c in path if c is not cand]
@@ -248,7 +271,9 @@ class Decoder:
                 cand.last - cand.first + 1 - len(cand.text.split())
             )
             score = full - without + prior(cand, state, config) + length_bonus
-            chosen.append((cand, score, self.alternatives(scored, cand, state)))
+            chosen.append(
+                (cand, score, self.alternatives(by_site[cand.first, cand.last], cand, state))
+            )
         return chosen
 
     def decide_causal(

@@ -431,7 +431,7 @@ class Engine:
     def _sentence_state(self, text, tokens: list[Token], protected, quoted) -> SentenceState:
         word_tokens = [t for t in tokens if _is_wordlike(t.text)]
         words = [ngram_word(t) for t in word_tokens]
-        logprob = sum(self.ngram.sequence_logprobs(words))
+        logprob = self.ngram.window_logprob(words, 0, len(words))  # without </s>
         spintax = sum(1 for t in word_tokens if t.text.startswith("{"))
         candidates = gather(
             text,
@@ -441,8 +441,7 @@ class Engine:
             protected_words=self.protected_words(word_tokens, text),
             config=self.config,
         )
-        old_cache: dict[tuple[int, int], float] = {}
-        scored = [(self.decoder.ngram_score(words, c, old_cache), c) for c in candidates]
+        scored = list(zip(self.decoder.ngram_scores(words, candidates), candidates, strict=True))
         sites = len({(c.first, c.last) for c in candidates})
         in_quote = [any(a <= t.start < b for a, b in quoted) for t in word_tokens]
         state = SentenceState(tokens, word_tokens, words, scored, in_quote, logprob, spintax, sites)

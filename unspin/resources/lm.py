@@ -48,15 +48,14 @@ NGRAM_CACHE_ENTRIES = 300_000  # memoised n-gram lookups kept per model
 class NGramLM:
     """Trigram model from `pocketsphinx` (en-us.lm.bin).  Natural-log probabilities.
 
-    Why memoised Python and not a compiled loop (issue 15 asks to choose by measurement):
-    detect asks for 35,000-50,000 distinct trigrams per 600-word article, and a miss costs
-    1-3 us inside pocketsphinx's own binding (trie search on a 27 MB model; measured on the
-    keys of a dev pass).  Cython or numba loops over our own arrays cannot make that call
-    cheaper, and scoring from our own copy of the model would change the numbers
-    (pocketsphinx's ARPA export rounds to four decimals), which the decisions depend on.
-    So the fixes here are algorithmic: fewer misses (two-generation memo, one lookup per
-    unknown word); the next step is a C extension on pocketsphinx's exported C API
-    (`ngram_wid`, `ngram_ng_prob`) with integer word ids (docs/benchmarks.md, "Detect speed").
+    Detect asks for 35,000-50,000 distinct trigrams per 600-word article, and a lookup through
+    pocketsphinx's Python binding costs 1-3 us.  So the loops that ask the most (candidate
+    windows, sentence scores, the beam) run in C when the `unspin._trigram` extension is built
+    (`compiled`): it reads the same model through pocketsphinx's exported C API and asks it the
+    same questions over integer word ids, so every value is the same (our own copy of the
+    model would not be: pocketsphinx's ARPA export rounds to four decimals).  Without the
+    extension (no C compiler at install, or UNSPIN_PURE_PYTHON=1) the memoised Python below
+    computes the same numbers.
     """
 
     order = 3
@@ -84,6 +83,47 @@ class NGramLM:
         # None when it is not in the newer generation (then call `logprob`).  A hit costs no
         # call.  Rebound at each rotation; a stale one only misses more often.
         self.cached = self._cache.get
+        self.compiled = _compiled_trigram(path)
+        self._wids: dict[str, int] = {}
+        self._next_unknown = -2
+        self._phrase_ids: dict[str, list[int]] = {}
+
+    def ids(self, words: Sequence[str]) -> list[int]:
+        """The compiled model's word ids of `words` (only when `compiled` is set).
+
+        A word the model does not know gets an id of its own below -1 (ngram_wid gives -1 to
+        all of them): the beam keys its hypotheses by their last two words, as the Python one
+        does by their strings, so two unknown words must not look alike."""
+        wids = self._wids
+        found = [wids.get(word) for word in words]
+        if None in found:
+            if len(wids) >= NGRAM_CACHE_ENTRIES:
+                wids.clear()
+                self._phrase_ids.clear()
+                found = [None] * len(words)
+            for index, word in enumerate(words):
+                if found[index] is None:
+                    wid = wids.get(word)
+                    if wid is None:
+                        wid = self.compiled.wid(word)
+                        if wid < 0:
+                            # Never reused while an id given before may still be held (the
+                            # counter runs on across clears; 2**31 unknown words to wrap).
+                            wid = self._next_unknown
+                            self._next_unknown = wid - 1 if wid > -(2**31) else -2
+                        wids[word] = wid
+                    found[index] = wid
+        return found
+
+    def phrase_ids(self, phrase: str) -> list[int]:
+        """`ids` of a candidate's words (lower case), memoised per phrase: a phrase is
+        proposed again at every site of its words."""
+        found = self._phrase_ids.get(phrase)
+        if found is None:
+            if len(self._phrase_ids) >= NGRAM_CACHE_ENTRIES:
+                self._phrase_ids.clear()
+            found = self._phrase_ids[phrase] = self.ids(phrase.lower().split())
+        return found
 
     def logprob(self, word: str, *history: str) -> float:
         """ln P(word | history), history oldest first (at most two words are used)."""
@@ -168,6 +208,20 @@ class NGramLM:
             value = cached(key)  # the cache's own key: a hit costs no call
             total += self.value_of(key) if value is None else value
         return total
+
+
+def _compiled_trigram(path: Path):
+    """The C hot path on the model at `path` (unspin/_trigram.c), or None when the extension
+    was not built or UNSPIN_PURE_PYTHON=1 asks for the Python code (the same numbers)."""
+    if os.environ.get("UNSPIN_PURE_PYTHON", "").strip() not in ("", "0"):
+        return None
+    try:
+        from pocketsphinx import _pocketsphinx
+
+        from unspin._trigram import Trigram
+    except ImportError:
+        return None
+    return Trigram(_pocketsphinx.__file__, str(path), OOV_LOGPROB, LN_BASE, LOGZERO)
 
 
 @lru_cache(maxsize=1)
