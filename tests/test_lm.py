@@ -119,6 +119,33 @@ def test_memo_generations_stay_bounded_and_exact(monkeypatch) -> None:
     )
 
 
+def test_converted_copy_is_named_by_content_and_old_copies_go(tmp_path) -> None:
+    # Named by size and file time, every reinstall of the model package made another 540 MB
+    # copy of the same model (12 piled up).  Same content, another time: the same name.
+    import os
+
+    from unspin.resources.lm import converted_name, remove_legacy_copies
+
+    first, second = tmp_path / "a" / "model.gguf", tmp_path / "b" / "model.gguf"
+    for path, stamp in ((first, 1_700_000_000), (second, 1_800_000_000)):
+        path.parent.mkdir()
+        path.write_bytes(b"GGUF" + bytes(range(256)) * 9000)
+        os.utime(path, (stamp, stamp))
+    assert converted_name(first) == converted_name(second)
+    changed = tmp_path / "c.gguf"
+    changed.write_bytes(b"GGUF" + bytes(range(255, -1, -1)) * 9000)
+    assert converted_name(changed) != converted_name(first)
+    root = tmp_path / "lm"
+    size = first.stat().st_size
+    legacy = root / f"model-{size}-1796612382"
+    current = root / converted_name(first)
+    other_model = root / f"other-{size}-1796612382"
+    for folder in (legacy, current, other_model):
+        folder.mkdir(parents=True)
+    remove_legacy_copies(root, first)
+    assert not legacy.exists() and current.exists() and other_model.exists()
+
+
 def test_diff_bounds() -> None:
     assert _diff_bounds([1, 2, 3, 4], [1, 2, 9, 4]) == (2, 1)
     assert _diff_bounds([1, 2, 3], [1, 2, 3]) == (3, 0)

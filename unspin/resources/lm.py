@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import glob
+import hashlib
 import inspect
 import math
 import os
@@ -780,14 +782,14 @@ def converted_gguf_dir(path: Path) -> Path | None:
     caller then loads the GGUF directly.
     """
     root = cache_dir() / "lm"
-    stat = path.stat()
-    target = root / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    target = root / converted_name(path)
     if (target / "model.safetensors").is_file():
         return target
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
+    remove_legacy_copies(root, path)
     proc = subprocess.run(
         [sys.executable, "-m", "unspin.resources.lm", "convert", str(path), str(target)],
         capture_output=True,
@@ -796,6 +798,31 @@ def converted_gguf_dir(path: Path) -> Path | None:
     if proc.returncode != 0 or not (target / "model.safetensors").is_file():
         return None
     return target
+
+
+def converted_name(path: Path) -> str:
+    """The cache folder name of a GGUF file's copy, from its content: its size and a digest
+    of its first and last MiB (enough to tell two quantisations or versions apart).
+
+    It was the size and the file time, so each new install of the same model package (a
+    fresh virtualenv, `make demo` from a new clone) made another 540 MB copy: twelve of them
+    (6.1 GB) had piled up on the development machine."""
+    size = path.stat().st_size
+    digest = hashlib.blake2b(digest_size=8)
+    with path.open("rb") as handle:
+        digest.update(handle.read(1 << 20))
+        handle.seek(max(0, size - (1 << 20)))
+        digest.update(handle.read(1 << 20))
+    return f"{path.stem}-{size}-b2{digest.hexdigest()}"  # never all digits (the old names)
+
+
+def remove_legacy_copies(root: Path, path: Path) -> None:
+    """Delete copies of `path` named the old way (size and file time: `<stem>-<size>-<digits>`),
+    which no install will find again."""
+    prefix = f"{path.stem}-{path.stat().st_size}-"
+    for folder in root.glob(glob.escape(prefix) + "*"):
+        if folder.name[len(prefix) :].isdigit():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def convert_gguf(path: Path, target: Path) -> None:
