@@ -102,16 +102,20 @@ def gather(
         for source in sources:
             for proposal in source.propose(span):
                 text = proposal.text
-                if text.lower() == spun_lower:
+                lower = text.lower()
+                if lower == spun_lower:
                     continue
-                replacement = text if style == _KEEP else apply_case_style(text, style)
-                key = (first, last, replacement.lower())
+                if style != _KEEP:
+                    # (the lower case of the restyled text, not `lower`: "ß".upper() is "SS")
+                    text = apply_case_style(text, style)
+                    lower = text.lower()
+                key = (first, last, lower)
                 candidate = found.get(key)
                 if candidate is None:
                     found[key] = Candidate(
                         first,
                         last,
-                        replacement,
+                        text,
                         {proposal.evidence},
                         proposal.prior,
                         proposal.bonus,

@@ -159,28 +159,29 @@ class Decoder:
             )
             cost = prior(cand, state, config) - penalty + length_bonus
             options.setdefault(cand.first, []).append((gain + cost, cand, cost))
-        pruned: dict[int, list[tuple[Candidate, list[str], float]]] = {}
-        for first, items in options.items():
+        kept: list[tuple[Candidate, float]] = []  # each position's best, in position order
+        for items in options.values():
             items.sort(key=lambda x: -x[0])
-            pruned[first] = [
-                (cand, cand.text.lower().split(), cost)
+            kept.extend(
+                (cand, cost)
                 for value, cand, cost in items[: config.beam_options]
                 if value > config.beam_prune
-            ]
-        if not any(pruned.values()):
+            )
+        if not kept:
             return []
         compiled = self.ngram.compiled
         if compiled is not None:
             # The same search in C (unspin/_trigram.c), over word ids.
             phrase_ids = self.ngram.phrase_ids
-            flat = [cand for items in pruned.values() for cand, _words, _cost in items]
-            options = [
-                (cand.first, cand.last, phrase_ids(cand.text), cost)
-                for items in pruned.values()
-                for cand, _words, cost in items
-            ]
-            chosen = compiled.beam(self.ngram.ids(words), options, config.beam_width)
-            return [flat[i] for i in chosen]
+            chosen = compiled.beam(
+                self.ngram.ids(words),
+                [(cand.first, cand.last, phrase_ids(cand.text), cost) for cand, cost in kept],
+                config.beam_width,
+            )
+            return [kept[i][0] for i in chosen]
+        pruned: dict[int, list[tuple[Candidate, list[str], float]]] = {}
+        for cand, cost in kept:
+            pruned.setdefault(cand.first, []).append((cand, cand.text.lower().split(), cost))
         n = len(words)
         # hypotheses waiting at each position: (h2, h1) -> (score, edits)
         pending: list[dict[tuple[str, str], tuple[float, tuple[Candidate, ...]]]] = [
