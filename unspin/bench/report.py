@@ -202,7 +202,9 @@ def to_markdown(data: dict[str, Any]) -> str:
         + (f", first {meta['limit']} documents of each" if meta.get("limit") else "")
         + f"; tasks: {', '.join(meta['tasks'])};"
         + (f" engine model: {meta['model']};" if meta.get("model") else " engine not run;")
-        + f" Python {meta['python']} on {meta['cpus']} CPU(s). Peak RSS of the whole run:"
+        + f" Python {meta['python']} on {meta['cpus']} CPU(s)"
+        + (f", n-gram hot path {meta['ngram_path']}" if meta.get("ngram_path") else "")
+        + ". Peak RSS of the whole run:"
         f" {data['peak_rss_mb']:.0f} MB.",
         "",
         "**unseen**: the system does not use the dictionary that spun the set (the number that"

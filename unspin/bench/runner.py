@@ -200,6 +200,12 @@ def export_dictionary(name: str, path: Path) -> Path:
 HELD_OUT_SPLITS = {"pps-heldout": ("pps", "pps-train")}
 
 
+def _ngram_path() -> str:
+    from unspin.resources.lm import default_ngram
+
+    return "compiled" if default_ngram().compiled is not None else "python"
+
+
 def unseen_exclusions(dictionary: str) -> list[str]:
     """What an engine restoring a set spun with `dictionary` must not hold under the unseen
     protocol: that thesaurus, and for realsize the three thesauri its pairs were drawn from
@@ -664,6 +670,8 @@ def run_bench(config: BenchConfig) -> dict[str, Any]:
             "python": platform.python_version(),
             "machine": platform.machine(),
             "cpus": _cpu_count(),
+            # The engine's speed depends on it (unspin/_trigram.c, or the same code in Python).
+            "ngram_path": _ngram_path() if config.engine else None,
         },
         "sets": sets.describe(),
         "results": rows,

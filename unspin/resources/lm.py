@@ -103,18 +103,19 @@ class NGramLM:
                 wids.clear()
                 self._phrase_ids.clear()
                 found = [None] * len(words)
-            for index, word in enumerate(words):
-                if found[index] is None:
-                    wid = wids.get(word)
-                    if wid is None:
-                        wid = self.compiled.wid(word)
-                        if wid < 0:
-                            # Never reused while an id given before may still be held (the
-                            # counter runs on across clears; 2**31 unknown words to wrap).
-                            wid = self._next_unknown
-                            self._next_unknown = wid - 1 if wid > -(2**31) else -2
-                        wids[word] = wid
-                    found[index] = wid
+            with self._lock:  # one engine may serve several threads: one id per word
+                for index, word in enumerate(words):
+                    if found[index] is None:
+                        wid = wids.get(word)
+                        if wid is None:
+                            wid = self.compiled.wid(word)
+                            if wid < 0:
+                                # Never reused while an id given before may still be held
+                                # (the counter runs on across clears; 2**31 words to wrap).
+                                wid = self._next_unknown
+                                self._next_unknown = wid - 1 if wid > -(2**31) else -2
+                            wids[word] = wid
+                        found[index] = wid
         return found
 
     def phrase_ids(self, phrase: str) -> list[int]:
