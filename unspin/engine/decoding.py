@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from unspin.engine.candidates import Candidate
 from unspin.engine.config import EngineConfig
@@ -152,16 +153,19 @@ class Decoder:
         """
         config = self.config
         options: dict[int, list[tuple[float, Candidate, float]]] = {}
-        for gain, cand in scored:
-            penalty = margin + (config.quote_margin if in_quote[cand.first] else 0.0)
-            length_bonus = -config.length_penalty * (
-                cand.last - cand.first + 1 - len(cand.text.split())
-            )
+        quote_margin, length_penalty = config.quote_margin, config.length_penalty
+        for gain, cand in scored:  # every candidate of the sentence: kept lean
+            first = cand.first
+            penalty = margin + (quote_margin if in_quote[first] else 0.0)
+            length_bonus = -length_penalty * (cand.last - first + 1 - len(cand.text.split()))
             cost = prior(cand, state, config) - penalty + length_bonus
-            options.setdefault(cand.first, []).append((gain + cost, cand, cost))
+            bucket = options.get(first)
+            if bucket is None:
+                bucket = options[first] = []
+            bucket.append((gain + cost, cand, cost))
         kept: list[tuple[Candidate, float]] = []  # each position's best, in position order
         for items in options.values():
-            items.sort(key=lambda x: -x[0])
+            items.sort(key=itemgetter(0), reverse=True)  # stable, like key=-value
             kept.extend(
                 (cand, cost)
                 for value, cand, cost in items[: config.beam_options]
