@@ -151,6 +151,21 @@ static int32_t *as_ids(PyObject *seq, Py_ssize_t *size)
     return ids;
 }
 
+/* The word ids of a sentence and a sequence of per-item tuples, as gains and beam take them. */
+static int ids_and_items(PyObject *seq, PyObject *items, const char *what, int32_t **ids,
+                         Py_ssize_t *size, PyObject **fast)
+{
+    *fast = PySequence_Fast(items, what);
+    if (*fast == NULL)
+        return -1;
+    *ids = as_ids(seq, size);
+    if (*ids == NULL) {
+        Py_CLEAR(*fast);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the type */
 
 static void Trigram_dealloc(Trigram *self)
@@ -274,14 +289,10 @@ static PyObject *Trigram_gains(Trigram *self, PyObject *args)
     Py_ssize_t size;
     if (!PyArg_ParseTuple(args, "OOd", &seq, &cands, &length_penalty))
         return NULL;
-    PyObject *fast = PySequence_Fast(cands, "candidates must be a sequence");
-    if (fast == NULL)
+    PyObject *fast;
+    int32_t *ids;
+    if (ids_and_items(seq, cands, "candidates must be a sequence", &ids, &size, &fast) < 0)
         return NULL;
-    int32_t *ids = as_ids(seq, &size);
-    if (ids == NULL) {
-        Py_DECREF(fast);
-        return NULL;
-    }
     Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
     PyObject *result = PyList_New(count);
     int32_t *local = PyMem_Malloc((size + 64) * sizeof(int32_t));
@@ -414,14 +425,10 @@ static PyObject *Trigram_beam(Trigram *self, PyObject *args)
     Py_ssize_t width, n;
     if (!PyArg_ParseTuple(args, "OOn", &seq, &opts, &width))
         return NULL;
-    PyObject *fast = PySequence_Fast(opts, "options must be a sequence");
-    if (fast == NULL)
+    PyObject *fast;
+    int32_t *ids;
+    if (ids_and_items(seq, opts, "options must be a sequence", &ids, &n, &fast) < 0)
         return NULL;
-    int32_t *ids = as_ids(seq, &n);
-    if (ids == NULL) {
-        Py_DECREF(fast);
-        return NULL;
-    }
     Py_ssize_t n_opts = PySequence_Fast_GET_SIZE(fast);
     PyObject *result = NULL;
     Option *options = PyMem_Calloc(n_opts ? n_opts : 1, sizeof(Option));
@@ -599,8 +606,10 @@ static PyTypeObject TrigramType = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "unspin._trigram", "The n-gram hot path in C (see the file's comment).",
-    -1, NULL,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "unspin._trigram",
+    .m_doc = "The n-gram hot path in C (see the file's comment).",
+    .m_size = -1,
 };
 
 PyMODINIT_FUNC PyInit__trigram(void)
