@@ -208,3 +208,17 @@ def test_bad_input_raises_instead_of_crashing(models) -> None:
         Trigram(_pocketsphinx.__file__, "/nonexistent/model.bin", -14.0, 1e-4, -536870912)
     with pytest.raises(OSError, match="cannot open"):
         Trigram("/nonexistent/lib.so", "/nonexistent/model.bin", -14.0, 1e-4, -536870912)
+
+
+def test_a_pocketsphinx_without_the_c_api_falls_back_to_python(monkeypatch) -> None:
+    # Another pocketsphinx build might not export its C API: the engine must still work.
+    import unspin._trigram
+
+    def refuse(*_args):
+        raise OSError("does not export the pocketsphinx n-gram API")
+
+    monkeypatch.setattr(unspin._trigram, "Trigram", refuse)
+    with pytest.warns(UserWarning, match="hot path unavailable"):
+        model = NGramLM()
+    assert model.compiled is None
+    assert model.window_logprob(["the", "minister", "said"], 0, 4) < 0

