@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pytest
 
 from unspin.resources.lm import (
@@ -67,9 +69,17 @@ def test_window_logprob_of_every_window_matches_the_padded_definition(ngram: NGr
     assert ngram.cached(("said", "<s>", "rescuers")) == ngram.logprob("said", "<s>", "rescuers")
 
 
+@lru_cache(maxsize=1)
+def _pocketsphinx_model():
+    import pocketsphinx
+
+    return pocketsphinx.NGramModel.readfile(pocketsphinx.get_model_path("en-us/en-us.lm.bin"))
+
+
 def _pocketsphinx_value(ngram: NGramLM, word: str, *history: str) -> float:
-    """The value straight from pocketsphinx, no memo: what every cached path must return."""
-    raw = ngram._model.prob([word, *reversed(history[-2:])])
+    """The value straight from pocketsphinx's binding, no memo: what every path must return
+    (`ngram` reads the same file, through the C extension when it is built)."""
+    raw = _pocketsphinx_model().prob([word, *reversed(history[-2:])])
     return OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
 
 

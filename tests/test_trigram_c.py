@@ -87,8 +87,13 @@ def test_every_lookup_is_pocketsphinx_value(models) -> None:
     for _ in range(3000):
         word, h1, h2 = (rng.choice([*VOCABULARY, "<s>", "</s>"]) for _ in range(3))
         w, i1, i2 = compiled.ids([word, h1, h2])
+        assert trigram.prob(w) == pure.logprob(word)
         assert trigram.prob(w, i1) == pure.logprob(word, h1)
         assert trigram.prob(w, i1, i2) == pure.logprob(word, h2, h1)
+        assert compiled.known(word) == pure.known(word)
+        # ...and the model's own entry points, which go through the extension
+        assert compiled.logprob(word, h2, h1) == pure.logprob(word, h2, h1)
+    assert compiled._model is None  # the model file is read once, by the extension
 
 
 def test_windows_equal_the_python_windows(models) -> None:

@@ -53,30 +53,39 @@ typedef struct {
 
 /* ------------------------------------------------------------------ lookups */
 
+static int is_known(Trigram *t, int32_t w)
+{
+    /* NGramLM.known: the unigram probability above LOGZERO // 2 (asked once a word) */
+    if (w < -1 || w >= t->vocab)
+        w = -1;
+    int8_t k = t->known[w + 1];
+    if (k == 0) {
+        int32_t hist[2] = {0, 0}, used_order;
+        int32_t raw = t->ng_prob(t->model, w, hist, 0, &used_order);
+        k = (int64_t)raw > t->logzero_half ? 1 : 2;
+        t->known[w + 1] = k;
+    }
+    return k == 1;
+}
+
 static double lookup(Trigram *t, int32_t w, int32_t h1, int32_t h2, int n_hist)
 {
-    /* ln P(w | history): h1 the newest history word, h2 the one before (n_hist == 2). */
+    /* ln P(w | history): h1 the newest history word, h2 the one before; n_hist 0, 1 or 2. */
     int32_t used_order;
     /* Ids below -1 are unknown words told apart (NGramLM.ids: the beam keys hypotheses by
      * their last two words); the model sees every unknown word as -1, as ngram_wid gives. */
     if (w < -1 || w >= t->vocab)
         w = -1;
-    if (h1 < -1)
+    if (h1 < -1 || h1 >= t->vocab)
         h1 = -1;
-    if (h2 < -1)
+    if (h2 < -1 || h2 >= t->vocab)
         h2 = -1;
     int32_t hist[2] = {h1, h2};
-    int8_t k = t->known[w + 1];
-    if (k == 0) {
-        /* NGramLM.known: the unigram probability above LOGZERO // 2 */
-        int32_t raw = t->ng_prob(t->model, w, hist, 0, &used_order);
-        k = (int64_t)raw > t->logzero_half ? 1 : 2;
-        t->known[w + 1] = k;
-    }
-    if (k == 2)
+    if (!is_known(t, w))
         return t->oov; /* a word the model does not know scores the floor, whatever came before */
-    uint64_t key = ((uint64_t)(w + 1) << 42) | ((uint64_t)(h1 + 1) << 21) |
-                   (n_hist == 1 ? NO_WORD : (uint64_t)(h2 + 1));
+    uint64_t key = ((uint64_t)(w + 1) << 42) |
+                   ((n_hist == 0 ? NO_WORD : (uint64_t)(h1 + 1)) << 21) |
+                   (n_hist < 2 ? NO_WORD : (uint64_t)(h2 + 1));
     size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & t->mask;
     while (t->slots[i].key != 0) {
         if (t->slots[i].key == key)
@@ -254,17 +263,20 @@ static PyObject *Trigram_wid(Trigram *self, PyObject *word)
 
 static PyObject *Trigram_prob(Trigram *self, PyObject *args)
 {
-    /* ln P(w | h1, h2) as NGramLM.value_of: h1 newest; h2 = None for a bigram key */
-    int w, h1;
-    PyObject *h2 = Py_None;
-    if (!PyArg_ParseTuple(args, "ii|O", &w, &h1, &h2))
+    /* ln P(w | h2 h1) as NGramLM.value_of: prob(w), prob(w, h1), prob(w, h1, h2), h1 newest */
+    int w, h1 = 0, h2 = 0;
+    if (!PyArg_ParseTuple(args, "i|ii", &w, &h1, &h2))
         return NULL;
-    if (h2 == Py_None)
-        return PyFloat_FromDouble(lookup(self, w, h1, 0, 1));
-    long older = PyLong_AsLong(h2);
-    if (older == -1 && PyErr_Occurred())
+    int n_hist = (int)PyTuple_GET_SIZE(args) - 1;
+    return PyFloat_FromDouble(lookup(self, w, h1, h2, n_hist));
+}
+
+static PyObject *Trigram_known(Trigram *self, PyObject *arg)
+{
+    long w = PyLong_AsLong(arg);
+    if (w == -1 && PyErr_Occurred())
         return NULL;
-    return PyFloat_FromDouble(lookup(self, w, h1, (int32_t)older, 2));
+    return PyBool_FromLong(is_known(self, (int32_t)w));
 }
 
 static PyObject *Trigram_window(Trigram *self, PyObject *args)
@@ -584,7 +596,8 @@ done:
 static PyMethodDef Trigram_methods[] = {
     {"wid", (PyCFunction)Trigram_wid, METH_O, "the model's id of a word (-1: not in it)"},
     {"prob", (PyCFunction)Trigram_prob, METH_VARARGS,
-     "prob(w, h1, h2=None): ln P(w | h2 h1) (ids; h1 the newest), as NGramLM.value_of"},
+     "prob(w[, h1[, h2]]): ln P(w | h2 h1) (ids; h1 the newest), as NGramLM.value_of"},
+    {"known", (PyCFunction)Trigram_known, METH_O, "known(w): NGramLM.known for a word id"},
     {"window", (PyCFunction)Trigram_window, METH_VARARGS,
      "window(ids, start, end): NGramLM.window_logprob over word ids"},
     {"gains", (PyCFunction)Trigram_gains, METH_VARARGS,

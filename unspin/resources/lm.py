@@ -73,7 +73,10 @@ class NGramLM:
         if not path.is_file():
             raise ModelUnavailable(f"n-gram model file not found: {path}")
         self.path = path
-        self._model = pocketsphinx.NGramModel.readfile(str(path))
+        # The model is read once: by the C extension when it is built (its lookups are
+        # pocketsphinx's own), else by pocketsphinx's Python binding.
+        self.compiled = _compiled_trigram(path)
+        self._model = pocketsphinx.NGramModel.readfile(str(path)) if self.compiled is None else None
         self._lock = threading.Lock()
         # Two generations of memoised lookups: when the newer one is full it becomes the
         # older and a fresh one starts, and a value found in the older is copied forward.
@@ -87,7 +90,6 @@ class NGramLM:
         # None when it is not in the newer generation (then call `logprob`).  A hit costs no
         # call.  Rebound at each rotation; a stale one only misses more often.
         self.cached = self._cache.get
-        self.compiled = _compiled_trigram(path)
         self._wids: dict[str, int] = {}
         self._next_unknown = -2
         self._phrase_ids: dict[str, list[int]] = {}
@@ -149,10 +151,7 @@ class NGramLM:
                 value = OOV_LOGPROB
             else:
                 # pocketsphinx wants the scored word first, then the history newest first.
-                # Its binding allocates len(words) *bytes* for the pointer array; glibc's
-                # minimum chunk (24 bytes) makes that safe for up to three words, never more.
-                raw = self._model.prob([word, *reversed(key[1:])])
-                value = OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
+                value = self._lookup([word, *reversed(key[1:])])
         # Bounded: a long-running worker must not grow without limit (about 150 bytes an
         # entry; two generations of NGRAM_CACHE_ENTRIES each, ~90 MB at most).  Halving
         # them to keep the old bound cost the warm pass a fifth of its speed.
@@ -163,7 +162,18 @@ class NGramLM:
         self._cache[key] = value
         return value
 
+    def _lookup(self, words: list[str]) -> float:
+        """ln P(words[0] | words[1:]), the history newest first, from pocketsphinx."""
+        if self.compiled is not None:
+            return self.compiled.prob(*self.ids(words))
+        # The binding allocates len(words) *bytes* for the pointer array; glibc's minimum
+        # chunk (24 bytes) makes that safe for up to three words, never more.
+        raw = self._model.prob(words)
+        return OOV_LOGPROB if raw <= LOGZERO // 2 else max(raw * LN_BASE, OOV_LOGPROB)
+
     def known(self, word: str) -> bool:
+        if self.compiled is not None:
+            return self.compiled.known(self.compiled.wid(word))
         return self._model.prob([word]) > LOGZERO // 2
 
     def _is_known(self, word: str) -> bool:
