@@ -108,6 +108,27 @@ def test_windows_equal_the_python_windows(models) -> None:
             )
 
 
+def test_the_lookup_memo_spreads_its_keys() -> None:
+    # The memo's slot once ignored the scored word's bits: every unigram, and every word
+    # asked in one context, probed one chain (3x slower detect, same values).  Thousands of
+    # distinct words alone and in one context must stay close to their home slots.
+    import pocketsphinx
+    from unspin._trigram import Trigram
+
+    model = pocketsphinx.get_model_path("en-us/en-us.lm.bin")
+    trigram = Trigram(pocketsphinx._pocketsphinx.__file__, model, -14.0, 1e-4, -536870912)
+    the, said = trigram.wid("the"), trigram.wid("said")
+    words = [w for w in range(0, 130_000, 20) if trigram.known(w)]
+    assert len(words) > 3000
+    for word in words:
+        trigram.prob(word)
+        trigram.prob(word, the)
+        trigram.prob(word, the, said)
+    entries, longest = trigram.memo_stats()
+    assert entries == 3 * len(words)
+    assert longest < 64
+
+
 def test_unknown_words_get_distinct_ids_but_the_model_value(models) -> None:
     compiled, _pure = models
     ids = compiled.ids(["qqzxv", "wbblt", "qqzxv", "the"])
