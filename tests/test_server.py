@@ -545,11 +545,15 @@ def test_upload_over_the_cap_gets_413(small_server):
     assert response.status_code == 413
 
 
+LONG_DOCUMENT = 48_000  # characters: a request that keeps the work slot busy for a while
+
+
 def _long_document(size: int) -> str:
     """A long spun text whose paragraphs all differ (numbers), so no cache makes it quick.
 
-    12,000 characters take about 0.5 s warm: 3,000 (0.1 s) became too quick for the 429
-    test once detection got faster, and a follow-up request was served instead of refused."""
+    48,000 characters take about 1.5 s warm.  3,000 (0.1 s), then 12,000 (0.4 s once the
+    n-gram hot path was compiled) became too quick for the 429 test: a follow-up request was
+    served instead of refused."""
     body = SPUN_TEXT.split("\n\n", 1)[1]
     paragraphs, number = [], 0
     while sum(map(len, paragraphs)) < size:
@@ -560,7 +564,7 @@ def _long_document(size: int) -> str:
 
 def test_busy_server_answers_429_at_once_and_recovers(engine):
     """One work slot, a document that takes a while: the requests beside it are refused."""
-    long_text = _long_document(12_000)
+    long_text = _long_document(LONG_DOCUMENT)
     app = create_app(engine=engine, max_concurrent=1, timeout_s=300)
 
     async def burst(url: str) -> list[tuple[int, float]]:
@@ -587,7 +591,7 @@ def test_busy_server_answers_429_at_once_and_recovers(engine):
 
 
 def test_slow_document_gets_504_and_keeps_its_slot_until_done(engine):
-    long_text = _long_document(12_000)
+    long_text = _long_document(LONG_DOCUMENT)
     app = create_app(engine=engine, max_concurrent=1, timeout_s=0.05)
     with running_server(app) as url, httpx.Client(base_url=url, timeout=300) as http:
         response = http.post("/api/detect", json={"text": long_text})
